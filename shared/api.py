@@ -1,0 +1,190 @@
+"""The FastAPI shell every service shares: auth, errors, limits, health, metrics, trace ids."""
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import asynccontextmanager
+from typing import Annotated, Callable, Iterable
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.auth import Principal, Unauthorized
+from shared.errors import DomainError
+from shared.kafka import broker_ready
+from shared.logging import trace_id_var, new_trace_id
+from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+def get_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("a bearer token is required")
+    principal = request.app.state.runtime.verifier.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
+    body = {"error": code, "message": message, **{k: v for k, v in extra.items() if v is not None}}
+    return JSONResponse(body, status_code=status, headers={"WWW-Authenticate": "Bearer"} if status == 401 else None)
+
+
+class BodyLimit:
+    """Rejects bodies above the limit with 413, also when no Content-Length is sent (chunked)."""
+
+    def __init__(self, app, max_bytes: int, overrides: Callable[[str], int | None] | None = None):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.overrides = overrides
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        limit = (self.overrides(scope["path"]) if self.overrides else None) or self.max_bytes
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            return await _error(413, "too_large", f"request body exceeds {limit} bytes")(scope, receive, send)
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await _error(413, "too_large", f"request body exceeds {limit} bytes")(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class RateLimit:
+    """Fixed one-minute window per bearer token, counted in Redis; fails open if Redis is away."""
+
+    def __init__(self, app, redis_url: str, per_minute: int, service: str):
+        import redis
+
+        self.app = app
+        self.per_minute = per_minute
+        self.service = service
+        self.redis = redis.Redis.from_url(redis_url, socket_timeout=0.2, socket_connect_timeout=0.2) if per_minute else None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or self.redis is None:
+            return await self.app(scope, receive, send)
+        auth = dict(scope.get("headers") or []).get(b"authorization", b"")
+        if auth:
+            import hashlib
+
+            key = f"rl:{self.service}:{hashlib.sha1(auth).hexdigest()}:{int(time.time() // 60)}"
+            try:
+                pipe = self.redis.pipeline()
+                pipe.incr(key)
+                pipe.expire(key, 90)
+                count = pipe.execute()[0]
+            except Exception:
+                count = 0
+            if count > self.per_minute:
+                return await _error(429, "rate_limited", f"more than {self.per_minute} requests per minute")(scope, receive, send)
+        return await self.app(scope, receive, send)
+
+
+def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, description: str = "",
+               body_limit_overrides: Callable[[str], int | None] | None = None, manage_runtime: bool = True) -> FastAPI:
+    """Build a service's app. ``manage_runtime`` opens and closes the runtime with the app's lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        if manage_runtime:
+            runtime.open()
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                runtime.close()
+
+    app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
+    app.state.runtime = runtime
+    service = runtime.service
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_request: Request, exc: DomainError):
+        return _error(exc.status, exc.code, exc.message, field=exc.field, **exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError):
+        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        names = ", ".join(f["field"] for f in fields)
+        return _error(422, "validation", f"invalid: {names}", fields=fields)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException):
+        return _error(exc.status_code, "http", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception):
+        log.exception("unhandled error")
+        return _error(500, "internal", "internal error; the trace id identifies it in the logs", trace_id=trace_id_var.get())
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        trace_id_var.set(request.headers.get("x-trace-id") or new_trace_id())
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(service, path).observe(time.perf_counter() - started)
+        response.headers["x-trace-id"] = trace_id_var.get() or ""
+        return response
+
+    app.add_middleware(RateLimit, redis_url=runtime.settings.redis_url, per_minute=runtime.settings.rate_limit_per_minute, service=service)
+    app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes, overrides=body_limit_overrides)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    def healthz():
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["operations"], summary="The database and the broker answer")
+    def readyz():
+        checks = {"database": runtime.db.ping(), "broker": broker_ready(runtime.settings)}
+        return JSONResponse({"ready": all(checks.values()), "checks": checks}, status_code=200 if all(checks.values()) else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    def metrics():
+        try:
+            with runtime.db.tx("*") as conn:
+                backlog = conn.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL").fetchone()["n"]
+            from shared.metrics import OUTBOX_BACKLOG
+
+            OUTBOX_BACKLOG.labels(service).set(backlog)
+        except Exception:
+            pass
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,219 @@
+"""Idempotent event consumer: effect and inbox row commit together; offsets are stored after commit.
+
+A batch of messages is applied in one database transaction, each message in its own savepoint, so a
+poison message is rolled back alone and sent to ``<topic>.dlt`` while the rest of the batch commits.
+A database or broker outage aborts the whole batch; the consumer is rebuilt and resumes from the last
+committed offsets, and the inbox skips what was already applied.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import traceback
+from dataclasses import dataclass
+from typing import Callable
+
+import psycopg
+from confluent_kafka import KafkaError, Message, TopicPartition
+from psycopg.rows import dict_row
+
+from shared.events import CATALOGUE, EnvelopeError, Event, SchemaError
+from shared.kafka import DLT_SUFFIX, ensure_topics, make_consumer, make_producer
+from shared.logging import event_id_var, tenant_var
+from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_DUPLICATE
+from shared.settings import ServiceSettings
+from shared.tracing import adopt
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[psycopg.Connection, Event], None]
+# Errors that say "the infrastructure is down", not "this message is bad": retry, never dead-letter.
+TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+@dataclass
+class Raw:
+    """The parts of a Kafka message we keep (also rebuilt from a stored dead letter)."""
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+    @classmethod
+    def of(cls, msg: Message) -> "Raw":
+        return cls(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), list(msg.headers() or []))
+
+
+class EventConsumer:
+    def __init__(self, *, name: str, service: str, settings: ServiceSettings, handlers: dict[str, Handler],
+                 url: str | None = None):
+        self.name = name
+        self.service = service
+        self.settings = settings
+        self.url = url or settings.database_url
+        self.handlers = handlers
+        self.topics = sorted({CATALOGUE.topic(t, settings.topic_prefix) for t in handlers})
+        self.applied_total = 0
+        self._producer = None
+
+    # -- applying one event -------------------------------------------------------------------
+    def _decode(self, raw: Raw) -> Event:
+        event = Event.from_kafka(raw.headers, raw.value)
+        CATALOGUE.validate(event)
+        return event
+
+    def _apply(self, conn: psycopg.Connection, event: Event) -> bool:
+        """Apply inside the caller's transaction; False when the inbox says it was already applied."""
+        conn.execute("SELECT set_config('app.tenant', %s, true)", [event.tenant])
+        inserted = conn.execute(
+            "INSERT INTO processed_events (consumer, event_id, tenant, type) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING 1",
+            [self.name, event.id, event.tenant, event.type],
+        ).fetchone()
+        if not inserted:
+            return False
+        self.handlers[event.type](conn, event)
+        return True
+
+    def _handle(self, conn: psycopg.Connection, raw: Raw) -> tuple[str, str | None]:
+        """Returns (outcome, reason): applied, duplicate, ignored or dead."""
+        try:
+            event = self._decode(raw)
+        except (EnvelopeError, SchemaError) as exc:
+            return "dead", f"{type(exc).__name__}: {exc}"
+        if event.type not in self.handlers:
+            return "ignored", None
+        event_id_var.set(event.id)
+        tenant_var.set(event.tenant)
+        adopt(event.traceparent)
+        try:
+            with conn.transaction():  # a savepoint: a failing handler undoes only its own message
+                applied = self._apply(conn, event)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            log.exception("handler failed; message goes to the dead-letter topic")
+            return "dead", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+        finally:
+            event_id_var.set(None)
+        if applied:
+            EVENTS_CONSUMED.labels(self.service, self.name, event.type).inc()
+            return "applied", None
+        EVENTS_DUPLICATE.labels(self.service, self.name).inc()
+        return "duplicate", None
+
+    def _record_dead(self, conn: psycopg.Connection, raw: Raw, reason: str) -> None:
+        conn.execute(
+            "INSERT INTO dead_letters (consumer, topic, kafka_partition, kafka_offset, key, value, headers, reason) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [self.name, raw.topic, raw.partition, raw.offset, raw.key, raw.value,
+             json.dumps([[k, (v or b"").decode("utf-8", "replace")] for k, v in raw.headers], ensure_ascii=False), reason[:4000]],
+        )
+
+    def _send_dead(self, dead: list[tuple[Raw, str]]) -> None:
+        if not dead:
+            return
+        if self._producer is None:
+            self._producer = make_producer(self.settings, f"{self.name}-dlt")
+        for raw, reason in dead:
+            headers = list(raw.headers) + [
+                ("dlt_reason", reason[:1000].encode("utf-8")),
+                ("dlt_consumer", self.name.encode()),
+                ("dlt_original_topic", raw.topic.encode()),
+                ("dlt_original_partition", str(raw.partition).encode()),
+                ("dlt_original_offset", str(raw.offset).encode()),
+            ]
+            self._producer.produce(raw.topic + DLT_SUFFIX, key=raw.key, value=raw.value, headers=headers)
+        if self._producer.flush(15):
+            self._producer = None
+            raise psycopg.OperationalError("dead-letter topic did not acknowledge")  # transient: retry the batch
+        DEAD_LETTERS.labels(self.service, self.name).inc(len(dead))
+
+    # -- the batch loop -----------------------------------------------------------------------
+    def process(self, conn: psycopg.Connection, raws: list[Raw]) -> list[tuple[Raw, str]]:
+        """Apply a batch in one transaction; returns the dead letters it recorded."""
+        dead: list[tuple[Raw, str]] = []
+        with conn.transaction():
+            for raw in raws:
+                outcome, reason = self._handle(conn, raw)
+                if outcome == "dead":
+                    self._record_dead(conn, raw, reason or "")
+                    dead.append((raw, reason or ""))
+                elif outcome == "applied":
+                    self.applied_total += 1
+        return dead
+
+    def run(self, stop: threading.Event, on_batch: Callable[[int], None] | None = None) -> None:
+        """Consume until ``stop`` is set, rebuilding the consumer and connection after outages."""
+        ensure_topics(self.settings, self.topics + [t + DLT_SUFFIX for t in self.topics])
+        backoff = 0.5
+        while not stop.is_set():
+            consumer = make_consumer(self.settings, self.name)
+            try:
+                with psycopg.connect(self.url, autocommit=True, row_factory=dict_row) as conn:
+                    consumer.subscribe(self.topics)
+                    log.info("consumer started", extra={"fields": {"consumer": self.name, "topics": self.topics}})
+                    while not stop.is_set():
+                        msgs = consumer.consume(self.settings.consumer_batch_size, timeout=0.5)
+                        raws = []
+                        for msg in msgs:
+                            err = msg.error()
+                            if err is None:
+                                raws.append(Raw.of(msg))
+                            elif err.code() != KafkaError._PARTITION_EOF:
+                                log.warning("kafka error", extra={"fields": {"error": str(err)}})
+                        if not raws:
+                            continue
+                        dead = self.process(conn, raws)
+                        self._send_dead(dead)
+                        last: dict[tuple[str, int], int] = {}
+                        for raw in raws:
+                            last[(raw.topic, raw.partition)] = raw.offset
+                        consumer.store_offsets(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()])
+                        self._report_lag(consumer, last)
+                        if on_batch:
+                            on_batch(len(raws))
+                        backoff = 0.5
+            except TRANSIENT as exc:
+                log.warning("consumer lost the database or broker; rebuilding", extra={"fields": {"error": str(exc)}})
+                stop.wait(backoff)
+                backoff = min(backoff * 2, 10)
+            finally:
+                try:
+                    consumer.close()
+                except Exception:
+                    pass
+
+    def _report_lag(self, consumer, last: dict[tuple[str, int], int]) -> None:
+        for (topic, partition), offset in last.items():
+            try:
+                _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            except Exception:
+                continue
+            if high >= 0:
+                CONSUMER_LAG.labels(self.service, self.name, topic, str(partition)).set(max(0, high - offset - 1))
+
+    # -- dead-letter replay -------------------------------------------------------------------
+    def replay_dead_letters(self, ids: list[int] | None = None) -> dict[str, int]:
+        """Run stored dead letters through the handlers again (after a fix); returns counts."""
+        counts = {"applied": 0, "duplicate": 0, "ignored": 0, "dead": 0}
+        with psycopg.connect(self.url, autocommit=True, row_factory=dict_row) as conn:
+            rows = conn.execute(
+                "SELECT * FROM dead_letters WHERE consumer = %s AND replayed_at IS NULL"
+                + (" AND id = ANY(%s)" if ids else "") + " ORDER BY id",
+                [self.name, ids] if ids else [self.name],
+            ).fetchall()
+            for row in rows:
+                raw = Raw(row["topic"], row["kafka_partition"], row["kafka_offset"], row["key"], row["value"],
+                          [(k, v.encode("utf-8")) for k, v in row["headers"]])
+                with conn.transaction():
+                    outcome, reason = self._handle(conn, raw)
+                    if outcome == "dead":
+                        conn.execute("UPDATE dead_letters SET reason = %s WHERE id = %s", [(reason or "")[:4000], row["id"]])
+                    else:
+                        conn.execute("UPDATE dead_letters SET replayed_at = now() WHERE id = %s", [row["id"]])
+                counts[outcome] += 1
+        return counts

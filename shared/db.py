@@ -1,0 +1,120 @@
+"""PostgreSQL access: a pool whose transactions are scoped to one tenant, migrations, provisioning."""
+from __future__ import annotations
+
+import logging
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+log = logging.getLogger(__name__)
+
+BACKBONE_MIGRATIONS = Path(__file__).parent / "migrations"
+# The tenant value that lets system processes (relay, central read-only views) see every tenant.
+ALL_TENANTS = "*"
+
+
+class Database:
+    """A connection pool; every unit of work is one transaction with ``app.tenant`` set for RLS."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, name: str = "db"):
+        self.url = url
+        self.pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            open=False,
+            name=name,
+        )
+
+    def open(self, wait: bool = True, timeout: float = 30.0) -> "Database":
+        self.pool.open(wait=wait, timeout=timeout)
+        return self
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def tx(self, tenant: str | None) -> Iterator[psycopg.Connection]:
+        """One transaction; row-level security sees only ``tenant`` (``'*'`` for system work)."""
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                conn.execute("SELECT set_config('app.tenant', %s, true)", [tenant or ""])
+                yield conn
+
+    def ping(self) -> bool:
+        try:
+            with self.pool.connection(timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except Exception:  # readiness answers no, it does not raise
+            return False
+
+
+def migrate(url: str, migration_dirs: list[Path]) -> list[str]:
+    """Apply the backbone's and the service's ``NNN_name.sql`` files once each, in order."""
+    applied: list[str] = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(727001)")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            done = {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+            for directory in migration_dirs:
+                for path in sorted(directory.glob("*.sql")):
+                    name = f"{directory.parent.name}/{directory.name}/{path.name}"
+                    if name in done:
+                        continue
+                    with conn.transaction():
+                        conn.execute(path.read_text(encoding="utf-8"))
+                        conn.execute("INSERT INTO schema_migrations (name) VALUES (%s)", [name])
+                    applied.append(name)
+                    log.info("migration applied", extra={"fields": {"migration": name}})
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(727001)")
+    return applied
+
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def provision(admin_url: str, database: str, role: str) -> str:
+    """Create a login role and a database it owns (idempotent); return the role's URL.
+
+    Services connect as a role that is not a superuser, because superusers bypass row-level security.
+    """
+    for ident in (database, role):
+        if not _IDENT.match(ident):
+            raise ValueError(f"not a plain identifier: {ident!r}")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone():
+            try:
+                conn.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS").format(sql.Identifier(role)))
+            except psycopg.errors.DuplicateObject:
+                pass
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone():
+            try:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {} ENCODING 'UTF8' TEMPLATE template0").format(
+                        sql.Identifier(database), sql.Identifier(role)
+                    )
+                )
+            except psycopg.errors.DuplicateDatabase:
+                pass
+    params = conninfo_to_dict(admin_url)
+    params.update(dbname=database, user=role)
+    params.pop("password", None)
+    return make_conninfo(**params)
+
+
+def drop_database(admin_url: str, database: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))

@@ -78,3 +78,6 @@ def topic_prefix():
 @pytest.fixture
 def tenant():
     return f"tenant-{uuid.uuid4().hex[:8]}"
+
+
+from tests.support.service import service_harness  # noqa: E402,F401  (fixture)

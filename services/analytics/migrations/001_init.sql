@@ -1,0 +1,3 @@
+-- Tables of the analytics service. Every tenant table has a tenant column and row-level security:
+--   SELECT enable_tenant_rls('table_name');
+SELECT 1;

@@ -1,13 +1,15 @@
-"""HTTP routes of the plans service: thin, they parse, authorise, and call store/domain functions."""
+"""HTTP app of the plans service: the routers of its two feature packages (org, planning)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
+from services.plans.org.api import router as org_router
+from services.plans.planning.api import router as planning_router
 from shared.api import create_app as create_shell
 from shared.runtime import Runtime
 
-router = APIRouter(prefix="/v1", tags=["plans"])
-
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
-    return create_shell(runtime, [router], title="Plans service", manage_runtime=manage_runtime)
+    return create_shell(runtime, [org_router, planning_router], title="Plans service",
+                        description="Organisation units over time, checklists, teams, annual plans with coverage rules and approval.",
+                        manage_runtime=manage_runtime)

@@ -1,3 +1,0 @@
--- Tables of the plans service. Every tenant table has a tenant column and row-level security:
---   SELECT enable_tenant_rls('table_name');
-SELECT 1;

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Creates .venv and installs what the repository needs, only when requirements changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "creating .venv ..." >&2
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.requirements.sha
+want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "installing dependencies ..." >&2
+  .venv/bin/python -m pip install -q --upgrade pip >&2
+  .venv/bin/python -m pip install -q -r requirements.txt >&2
+  .venv/bin/python -m pip install -q --no-deps -e . >&2
+  echo "$want" > "$stamp"
+fi

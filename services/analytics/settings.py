@@ -1,8 +1,13 @@
 """Settings of the analytics service, read from ANALYTICS_* environment variables."""
 from __future__ import annotations
 
+from pydantic import Field
+
 from shared.settings import ServiceSettings, service_config
 
 
 class AnalyticsSettings(ServiceSettings):
     model_config = service_config("ANALYTICS_")
+
+    report_issuing_body: str = Field("SỞ NỘI VỤ", description="Body that issues the annual report (under the province's People's Committee)")
+    report_signer_title: str = Field("GIÁM ĐỐC", description="Title of the annual report's signer")

@@ -1,0 +1,332 @@
+"""Pure rules of the analytics service: attribution across merges, rates, repeats, ranking, scorecards.
+
+Attribution across the 2025 merges (the rule every figure follows):
+  * Counters and facts are stored against the unit named in the event (the *original* unit), never
+    rewritten when a unit later merges.
+  * Asked for the *current tree* (no ``as_of``), a unit is replaced by its successor, repeatedly,
+    until a unit without successor is reached: a violation of a commune merged on 1 July 2025 is
+    shown under the new commune.
+  * Asked *as of a date* D, a unit is replaced by its successor only if it had already ceased to
+    exist at D, i.e. ``valid_to`` (the unit's last valid day, inclusive) is before D; so as of a date
+    before the merge the original unit keeps its history.
+  * A unit the read model does not know yet (its event has not arrived) is attributed to itself.
+  * Repeats are counted after attribution: two merged communes that each broke the same criterion
+    once make a repeat of their successor in the current tree, but not as of a date before the merge.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+VIETNAM = timezone(timedelta(hours=7))  # no daylight saving time in Vietnam
+
+
+def local_date(value: str) -> date:
+    """The Vietnamese calendar day of an ISO date or timestamp (a naive timestamp is taken as local)."""
+    if len(value) == 10:
+        return date.fromisoformat(value)
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.astimezone(VIETNAM).date() if moment.tzinfo else moment.date()
+
+
+def month_of(day: date) -> date:
+    """The first day of the month of ``day`` (the key of every monthly counter)."""
+    return day.replace(day=1)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Months ``month_from``..``month_to`` of ``year`` (inclusive)."""
+    year: int
+    month_from: int = 1
+    month_to: int = 12
+
+    @property
+    def first(self) -> date:
+        return date(self.year, self.month_from, 1)
+
+    @property
+    def last_month(self) -> date:
+        return date(self.year, self.month_to, 1)
+
+    @property
+    def last_day(self) -> date:
+        nxt = date(self.year + (self.month_to == 12), self.month_to % 12 + 1, 1)
+        return nxt - timedelta(days=1)
+
+    def previous_year(self) -> "Period":
+        return Period(self.year - 1, self.month_from, self.month_to)
+
+    def contains(self, day: date) -> bool:
+        return self.first <= day <= self.last_day
+
+    def label(self) -> str:
+        if (self.month_from, self.month_to) == (1, 12):
+            return f"năm {self.year}"
+        return f"tháng {self.month_from}–{self.month_to}/{self.year}"
+
+
+# -- attribution --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UnitInfo:
+    unit_id: str
+    name: str
+    level: int | None
+    kind: str | None
+    parent_id: str | None = None
+    valid_from: date | None = None
+    valid_to: date | None = None
+    successor_id: str | None = None
+    code: str | None = None
+    contacts: tuple = ()
+
+
+def attribute(units: Mapping[str, UnitInfo], unit_id: str, as_of: date | None = None) -> str:
+    """The unit a record of ``unit_id`` counts for: in the current tree, or as of a date (see module doc)."""
+    seen = {unit_id}
+    current = unit_id
+    while True:
+        info = units.get(current)
+        if info is None or not info.successor_id:
+            return current
+        if as_of is not None and (info.valid_to is None or info.valid_to >= as_of):
+            return current
+        if info.successor_id in seen:  # a cycle in bad reference data: stop rather than loop
+            return current
+        seen.add(info.successor_id)
+        current = info.successor_id
+
+
+def units_existing(units: Mapping[str, UnitInfo], as_of: date | None) -> list[UnitInfo]:
+    """Units of the tree asked for: the current tree (no successor, not ended) or the tree valid at a date."""
+    out = []
+    for u in units.values():
+        if as_of is None:
+            if u.successor_id is None and u.valid_to is None:
+                out.append(u)
+        elif (u.valid_from is None or u.valid_from <= as_of) and (u.valid_to is None or u.valid_to >= as_of):
+            out.append(u)
+    return out
+
+
+def unit_label(units: Mapping[str, UnitInfo], unit_id: str) -> str:
+    info = units.get(unit_id)
+    return info.name if info else f"(đơn vị chưa biết {unit_id[:8]})"
+
+
+def unit_level(units: Mapping[str, UnitInfo], unit_id: str) -> int | None:
+    info = units.get(unit_id)
+    return info.level if info else None
+
+
+# -- violations ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ViolationCount:
+    unit_id: str
+    month: date
+    criterion_code: str
+    severity: str
+    n: int
+
+
+def group_violations(counts: Iterable[ViolationCount], units: Mapping[str, UnitInfo], by: str,
+                     as_of: date | None = None, level: int | None = None) -> dict[Any, int]:
+    """Sum violation counters by criterion, unit, level, severity or month, after attribution."""
+    out: Counter = Counter()
+    for c in counts:
+        unit = attribute(units, c.unit_id, as_of)
+        if level is not None and unit_level(units, unit) != level:
+            continue
+        key = {"criterion": c.criterion_code, "unit": unit, "level": unit_level(units, unit),
+               "severity": c.severity, "month": c.month}[by]
+        out[key] += c.n
+    return dict(out)
+
+
+def repeat_violations(counts: Iterable[ViolationCount], units: Mapping[str, UnitInfo], as_of: date | None = None,
+                      level: int | None = None) -> list[dict[str, Any]]:
+    """Units that broke the same criterion more than once, most repeated first."""
+    per: Counter = Counter()
+    for c in counts:
+        unit = attribute(units, c.unit_id, as_of)
+        if level is not None and unit_level(units, unit) != level:
+            continue
+        per[(unit, c.criterion_code)] += c.n
+    by_unit: dict[str, dict[str, int]] = defaultdict(dict)
+    for (unit, code), n in per.items():
+        if n > 1:
+            by_unit[unit][code] = n
+    rows = [{"unit_id": u, "repeated_criteria": len(codes), "repeat_violations": sum(codes.values()),
+             "criteria": dict(sorted(codes.items()))} for u, codes in by_unit.items()]
+    rows.sort(key=lambda r: (-r["repeat_violations"], -r["repeated_criteria"], r["unit_id"]))
+    return rows
+
+
+# -- inspections --------------------------------------------------------------------------------
+def inspection_contributions(row: Mapping[str, Any] | None) -> Counter:
+    """What one inspection adds to the monthly counters: {(unit_id, month, 'planned'|'done'): 1}."""
+    out: Counter = Counter()
+    if not row or not row.get("unit_id"):
+        return out
+    unit = str(row["unit_id"])
+    if row.get("scheduled") and not row.get("cancelled") and row.get("window_start"):
+        out[(unit, month_of(row["window_start"]), "planned")] += 1
+    if row.get("concluded_on"):
+        out[(unit, month_of(row["concluded_on"]), "done")] += 1
+    return out
+
+
+def contribution_delta(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[tuple, int]:
+    """Counter changes that turn ``before``'s contributions into ``after``'s (order-tolerant upserts)."""
+    delta: Counter = Counter(inspection_contributions(after))
+    delta.subtract(inspection_contributions(before))
+    return {k: v for k, v in delta.items() if v}
+
+
+# -- remediation --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Remediation:
+    remediation_id: str
+    unit_id: str
+    deadline: date | None
+    accepted_on: date | None
+
+
+def remediation_summary(items: Iterable[Remediation], today: date) -> dict[str, Any]:
+    """On-time rate (accepted by the deadline among those due by today), open, overdue and their ages."""
+    due = on_time = open_ = 0
+    overdue: list[dict[str, Any]] = []
+    for r in items:
+        if r.deadline is None:  # only a report or verification arrived so far: not yet countable
+            continue
+        if r.accepted_on is None:
+            open_ += 1
+            if r.deadline < today:
+                overdue.append({"remediation_id": r.remediation_id, "deadline": r.deadline,
+                                "days_overdue": (today - r.deadline).days})
+        if r.deadline < today or r.accepted_on is not None:
+            due += 1
+            if r.accepted_on is not None and r.accepted_on <= r.deadline:
+                on_time += 1
+    overdue.sort(key=lambda o: (-o["days_overdue"], o["remediation_id"]))
+    return {"due": due, "on_time": on_time, "on_time_rate": rate(on_time, due), "open": open_,
+            "overdue": len(overdue), "max_days_overdue": max((o["days_overdue"] for o in overdue), default=0),
+            "overdue_items": overdue}
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part/whole rounded to 4 places; None when nothing was counted (not 0: nothing is not bad)."""
+    return round(part / whole, 4) if whole else None
+
+
+def ratio(this: float | int | None, last: float | int | None) -> float | None:
+    """This period against last ("3 times as many"): None when last is 0 or unknown."""
+    if this is None or not last:
+        return None
+    return round(this / last, 2)
+
+
+# -- risk ---------------------------------------------------------------------------------------
+# Risk of a unit for choosing surprise inspections, 0..100. Each signal is capped at 1 so no single
+# one drowns the others; the weights say what the inspectorate fears most (late dossiers hurt
+# citizens directly; repeats show conclusions were ignored; overdue remediation shows the same).
+RISK_WEIGHTS = {"late_dossier_rate": 40.0, "repeated_criteria": 30.0, "overdue_remediations": 30.0}
+RISK_CAPS = {"repeated_criteria": 3, "overdue_remediations": 3}
+
+
+def risk_score(late_dossier_rate: float | None, repeated_criteria: int, overdue_remediations: int) -> float:
+    """Weighted risk score, 0..100 (see RISK_WEIGHTS and RISK_CAPS)."""
+    score = RISK_WEIGHTS["late_dossier_rate"] * (late_dossier_rate or 0.0)
+    score += RISK_WEIGHTS["repeated_criteria"] * min(repeated_criteria, RISK_CAPS["repeated_criteria"]) / RISK_CAPS["repeated_criteria"]
+    score += RISK_WEIGHTS["overdue_remediations"] * min(overdue_remediations, RISK_CAPS["overdue_remediations"]) / RISK_CAPS["overdue_remediations"]
+    return round(score, 2)
+
+
+def rank_by_risk(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add ``risk`` and ``rank`` to rows with the three signals; highest risk first, ties by unit id."""
+    for r in rows:
+        r["risk"] = risk_score(r.get("late_dossier_rate"), r.get("repeated_criteria", 0), r.get("overdue_remediations", 0))
+    rows.sort(key=lambda r: (-r["risk"], r["unit_id"]))
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+    return rows
+
+
+# -- scorecards (Decree 335/2025/NĐ-CP) ----------------------------------------------------------
+# Decree 335 scores tasks on output, quality and timeliness; we map the inspection's assessment of a
+# head or deputy onto those three (task execution -> output, quality -> quality, processing time ->
+# timeliness), each graded good=100, satisfactory=70, poor=40, and average them. The bands follow the
+# decree's four ratings. Discipline at reprimand level or above in the year caps the rating at
+# "not completed" whatever the score ("other" levels are shown but do not cap: their weight is unknown).
+GRADE_POINTS = {"good": 100, "satisfactory": 70, "poor": 40}
+DISCIPLINE_CAPPING = {"reprimand", "warning", "demotion", "dismissal"}
+RATINGS = (
+    (90, "excellent", "Hoàn thành xuất sắc nhiệm vụ"),
+    (70, "good", "Hoàn thành tốt nhiệm vụ"),
+    (50, "completed", "Hoàn thành nhiệm vụ"),
+    (0, "not_completed", "Không hoàn thành nhiệm vụ"),
+)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    assessment_id: str
+    official_ref: str
+    position: str
+    task_execution: str
+    processing_time: str
+    quality: str
+
+
+@dataclass(frozen=True)
+class Discipline:
+    recommendation_id: str
+    official_ref: str
+    level: str | None
+
+
+@dataclass
+class OfficialScore:
+    official_ref: str
+    position: str | None
+    name: str | None
+    output: float | None
+    quality: float | None
+    timeliness: float | None
+    score: float | None
+    rating: str | None
+    rating_vi: str | None
+    capped_by_discipline: bool
+    assessment_ids: list[str] = field(default_factory=list)
+    discipline_recommendation_ids: list[str] = field(default_factory=list)
+
+
+def _rating(score: float) -> tuple[str, str]:
+    for floor, code, vi in RATINGS:
+        if score >= floor:
+            return code, vi
+    return RATINGS[-1][1], RATINGS[-1][2]
+
+
+def score_official(official_ref: str, assessments: list[Assessment], disciplines: list[Discipline],
+                   position: str | None = None, name: str | None = None) -> OfficialScore:
+    """One head's or deputy's year: the three Decree 335 criteria, the score, the rating and its facts."""
+    mine = sorted((a for a in assessments if a.official_ref == official_ref), key=lambda a: a.assessment_id)
+    disc = sorted((d for d in disciplines if d.official_ref == official_ref), key=lambda d: d.recommendation_id)
+
+    def avg(attr: str) -> float | None:
+        return round(sum(GRADE_POINTS[getattr(a, attr)] for a in mine) / len(mine), 2) if mine else None
+
+    output, quality, timeliness = avg("task_execution"), avg("quality"), avg("processing_time")
+    score = round((output + quality + timeliness) / 3, 2) if mine else None
+    capped = any(d.level in DISCIPLINE_CAPPING for d in disc)
+    rating = rating_vi = None
+    if score is not None:
+        rating, rating_vi = _rating(score)
+    if capped:
+        rating, rating_vi = RATINGS[-1][1], RATINGS[-1][2]
+    return OfficialScore(official_ref, position or (mine[0].position if mine else None), name, output, quality,
+                         timeliness, score, rating, rating_vi, capped, [a.assessment_id for a in mine],
+                         [d.recommendation_id for d in disc])

@@ -1,0 +1,351 @@
+"""The questions the dashboards ask: each reads pre-aggregated counters and returns an Answer.
+
+An Answer is a table (columns with Vietnamese headers, rows) plus details; the same Answer becomes
+JSON, CSV, XLSX, an SVG chart, and a section of the annual report.
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+import psycopg
+
+from services.analytics import store
+from services.analytics.domain import (
+    Assessment, Discipline, Period, Remediation, UnitInfo, attribute, group_violations, rank_by_risk, rate, ratio,
+    remediation_summary, repeat_violations, score_official, unit_label, unit_level, units_existing,
+)
+from shared.coverage import CoverageRule, Unit, evaluate
+
+
+@dataclass
+class Filters:
+    """What every question is asked with."""
+    period: Period
+    today: date
+    as_of: date | None = None       # None: the current unit tree; a date: the tree valid on that day
+    level: int | None = None        # only units of this level of the tree
+    group_by: str | None = None
+
+
+@dataclass
+class Answer:
+    title: str
+    columns: list[tuple[str, str]]          # (key, header)
+    rows: list[dict[str, Any]]
+    chart: tuple[str, list[str]] | None = None  # (label key, value keys) for the SVG chart
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "columns": [{"key": k, "header": h} for k, h in self.columns],
+                "rows": self.rows, **self.details}
+
+
+class Context:
+    """One tenant's unit tree, loaded once per request, and the attribution the filters ask for."""
+
+    def __init__(self, conn: psycopg.Connection, tenant: str, filters: Filters):
+        self.conn, self.tenant, self.f = conn, tenant, filters
+        self.units: dict[str, UnitInfo] = store.units(conn, tenant)
+
+    def owner(self, unit_id: str) -> str:
+        return attribute(self.units, unit_id, self.f.as_of)
+
+    def keep(self, unit_id: str) -> bool:
+        return self.f.level is None or unit_level(self.units, unit_id) == self.f.level
+
+    def name(self, unit_id: str) -> str:
+        return unit_label(self.units, unit_id)
+
+
+def _month_label(m: date) -> str:
+    return f"{m.month:02d}/{m.year}"
+
+
+# -- plan coverage ------------------------------------------------------------------------------
+def coverage(ctx: Context) -> Answer:
+    """Planned vs done inspections by month, and each coverage rule of the year's plans."""
+    p = ctx.f.period
+    months: dict[date, Counter] = {date(p.year, m, 1): Counter() for m in range(p.month_from, p.month_to + 1)}
+    for r in store.inspection_counts(ctx.conn, ctx.tenant, p):
+        if ctx.keep(ctx.owner(r["unit_id"])):
+            months[r["month"]]["planned"] += r["planned"]
+            months[r["month"]]["done"] += r["done"]
+    rows = [{"month": _month_label(m), "planned": c["planned"], "done": c["done"]} for m, c in months.items()]
+    tree = [Unit(u.unit_id, u.level or 0, u.kind or "", u.parent_id) for u in units_existing(ctx.units, ctx.f.as_of)]
+    plans = []
+    for plan in store.plans(ctx.conn, ctx.tenant, p.year):
+        rules = [CoverageRule(r["id"], r["description"], r.get("level"), r.get("kind"), r.get("min_count"), r.get("per_level"))
+                 for r in plan["coverage_rules"]]
+        covered = {ctx.owner(u) for u in store.concluded_units(ctx.conn, ctx.tenant, str(plan["plan_id"]))}
+        results = []
+        for res in evaluate(rules, tree, covered):
+            item = asdict(res)
+            item["missing_units"] = [{"unit_id": u, "name": ctx.name(u)} for u in res.missing]
+            results.append(item)
+        plans.append({"plan_id": str(plan["plan_id"]), "title": plan["title"], "version": plan["version"],
+                      "decision": f"{plan['decision_number']}", "planned_inspections": plan["planned_inspections"],
+                      "rules": results})
+    total = {"planned": sum(r["planned"] for r in rows), "done": sum(r["done"] for r in rows)}
+    return Answer(f"Kế hoạch và kết quả kiểm tra theo tháng, {p.label()}",
+                  [("month", "Tháng"), ("planned", "Kế hoạch"), ("done", "Đã kiểm tra")], rows,
+                  ("month", ["planned", "done"]), {"totals": total, "plans": plans})
+
+
+# -- violations ---------------------------------------------------------------------------------
+GROUPS = {"criterion": "Nội dung kiểm tra", "unit": "Đơn vị", "level": "Cấp", "severity": "Mức độ", "month": "Tháng"}
+SEVERITY_VI = {"minor": "nhẹ", "moderate": "trung bình", "serious": "nghiêm trọng"}
+
+
+def violations(ctx: Context) -> Answer:
+    """Violations grouped by criterion (default), unit, level, severity or month."""
+    by = ctx.f.group_by or "criterion"
+    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period)
+    grouped = group_violations(counts, ctx.units, by, ctx.f.as_of, ctx.f.level)
+    titles = store.criteria(ctx.conn, ctx.tenant) if by == "criterion" else {}
+    rows = []
+    for key, n in grouped.items():
+        label = {"criterion": lambda k: titles.get(k, k), "unit": ctx.name, "level": lambda k: f"Cấp {k}",
+                 "severity": lambda k: SEVERITY_VI.get(k, k), "month": _month_label}[by](key)
+        rows.append({"key": key.isoformat() if isinstance(key, date) else key, "label": label, "violations": n})
+    rows.sort(key=lambda r: (-r["violations"], str(r["key"])) if by != "month" else (str(r["key"]),))
+    return Answer(f"Vi phạm theo {GROUPS[by].lower()}, {ctx.f.period.label()}",
+                  [("key", "Mã"), ("label", GROUPS[by]), ("violations", "Số vi phạm")], rows, ("label", ["violations"]),
+                  {"group_by": by, "total": sum(grouped.values())})
+
+
+def repeats(ctx: Context) -> Answer:
+    """Units that broke the same criterion more than once, most repeats first."""
+    rows = repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period), ctx.units, ctx.f.as_of, ctx.f.level)
+    for r in rows:
+        r["name"] = ctx.name(r["unit_id"])
+    return Answer(f"Đơn vị vi phạm lặp lại, {ctx.f.period.label()}",
+                  [("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("repeated_criteria", "Số nội dung vi phạm lặp lại"),
+                   ("repeat_violations", "Số lần vi phạm")], rows, ("name", ["repeat_violations"]))
+
+
+# -- remediation --------------------------------------------------------------------------------
+def remediation(ctx: Context) -> Answer:
+    """On-time rate, open and overdue remediations (with age) by responsible unit; deadlines in the period."""
+    by_unit: dict[str, list[Remediation]] = defaultdict(list)
+    kept: list[Remediation] = []
+    for r in store.remediations(ctx.conn, ctx.tenant, ctx.f.period):
+        owner = ctx.owner(r.unit_id)
+        if ctx.keep(owner):
+            by_unit[owner].append(r)
+            kept.append(r)
+    rows = []
+    for unit, items in by_unit.items():
+        s = remediation_summary(items, ctx.f.today)
+        rows.append({"unit_id": unit, "name": ctx.name(unit), **{k: v for k, v in s.items() if k != "overdue_items"},
+                     "overdue_items": [{**o, "deadline": o["deadline"].isoformat()} for o in s["overdue_items"]]})
+    rows.sort(key=lambda r: (-r["overdue"], -r["max_days_overdue"], r["unit_id"]))
+    total = remediation_summary(kept, ctx.f.today)
+    total.pop("overdue_items")
+    return Answer(f"Kết quả khắc phục theo đơn vị chịu trách nhiệm, {ctx.f.period.label()}",
+                  [("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("due", "Đến hạn"), ("on_time", "Đúng hạn"),
+                   ("on_time_rate", "Tỷ lệ đúng hạn"), ("open", "Chưa hoàn thành"), ("overdue", "Quá hạn"),
+                   ("max_days_overdue", "Số ngày quá hạn lâu nhất")], rows, ("name", ["overdue"]),
+                  {"totals": total, "today": ctx.f.today.isoformat()})
+
+
+# -- late dossiers ------------------------------------------------------------------------------
+def dossiers(ctx: Context) -> Answer:
+    """Late-dossier rate by field (default) or by unit."""
+    by = ctx.f.group_by or "field"
+    acc: dict[str, Counter] = defaultdict(Counter)
+    for r in store.dossier_counts(ctx.conn, ctx.tenant, ctx.f.period):
+        owner = ctx.owner(r["unit_id"])
+        if not ctx.keep(owner):
+            continue
+        key = r["field"] if by == "field" else owner
+        acc[key].update({"checked": r["checked"], "late": r["late"], "days_late_sum": r["days_late_sum"]})
+    rows = [{"key": k, "label": k if by == "field" else ctx.name(k), "checked": c["checked"], "late": c["late"],
+             "late_rate": rate(c["late"], c["checked"]),
+             "avg_days_late": round(c["days_late_sum"] / c["late"], 2) if c["late"] else None} for k, c in acc.items()]
+    rows.sort(key=lambda r: (-(r["late_rate"] or 0), r["key"]))
+    checked, late = sum(r["checked"] for r in rows), sum(r["late"] for r in rows)
+    return Answer(f"Hồ sơ thủ tục hành chính trễ hẹn theo {'lĩnh vực' if by == 'field' else 'đơn vị'}, {ctx.f.period.label()}",
+                  [("key", "Mã"), ("label", "Lĩnh vực" if by == "field" else "Đơn vị"), ("checked", "Hồ sơ kiểm tra"),
+                   ("late", "Trễ hẹn"), ("late_rate", "Tỷ lệ trễ hẹn"), ("avg_days_late", "Số ngày trễ bình quân")],
+                  rows, ("label", ["late_rate"]), {"group_by": by, "totals": {"checked": checked, "late": late,
+                                                                              "late_rate": rate(late, checked)}})
+
+
+# -- summary figures, year over year and provinces ----------------------------------------------
+def summary(ctx: Context, period: Period) -> dict[str, Any]:
+    """The headline figures of one tenant for one period (after attribution and the level filter)."""
+    planned = done = 0
+    inspected: set[str] = set()
+    for r in store.inspection_counts(ctx.conn, ctx.tenant, period):
+        owner = ctx.owner(r["unit_id"])
+        if ctx.keep(owner):
+            planned += r["planned"]
+            done += r["done"]
+            if r["done"]:
+                inspected.add(owner)
+    vcounts = [c for c in store.violation_counts(ctx.conn, ctx.tenant, period) if ctx.keep(ctx.owner(c.unit_id))]
+    checked = late = 0
+    for r in store.dossier_counts(ctx.conn, ctx.tenant, period):
+        if ctx.keep(ctx.owner(r["unit_id"])):
+            checked += r["checked"]
+            late += r["late"]
+    rem = remediation_summary([r for r in store.remediations(ctx.conn, ctx.tenant, period) if ctx.keep(ctx.owner(r.unit_id))],
+                              ctx.f.today)
+    return {"inspections_planned": planned, "inspections_done": done, "units_inspected": len(inspected),
+            "violations": sum(c.n for c in vcounts),
+            "units_with_repeats": len(repeat_violations(vcounts, ctx.units, ctx.f.as_of, ctx.f.level)),
+            "dossiers_checked": checked, "dossiers_late": late, "late_dossier_rate": rate(late, checked),
+            "remediations_due": rem["due"], "remediation_on_time_rate": rem["on_time_rate"],
+            "remediations_overdue": rem["overdue"]}
+
+
+SUMMARY_HEADERS = {
+    "inspections_planned": "Cuộc kiểm tra theo kế hoạch", "inspections_done": "Cuộc kiểm tra đã thực hiện",
+    "units_inspected": "Đơn vị được kiểm tra", "violations": "Vi phạm", "units_with_repeats": "Đơn vị vi phạm lặp lại",
+    "dossiers_checked": "Hồ sơ TTHC kiểm tra", "dossiers_late": "Hồ sơ trễ hẹn", "late_dossier_rate": "Tỷ lệ hồ sơ trễ hẹn",
+    "remediations_due": "Kiến nghị đến hạn khắc phục", "remediation_on_time_rate": "Tỷ lệ khắc phục đúng hạn",
+    "remediations_overdue": "Khắc phục quá hạn",
+}
+
+
+def year_over_year(ctx: Context) -> Answer:
+    """This period against the same months of the previous year, with the ratio ("3 times as many")."""
+    this, last = summary(ctx, ctx.f.period), summary(ctx, ctx.f.period.previous_year())
+    rows = [{"metric": k, "label": SUMMARY_HEADERS[k], "this_period": this[k], "last_period": last[k],
+             "ratio": ratio(this[k], last[k])} for k in SUMMARY_HEADERS]
+    p = ctx.f.period
+    return Answer(f"So sánh {p.label()} với cùng kỳ năm {p.year - 1}",
+                  [("metric", "Mã"), ("label", "Chỉ tiêu"), ("this_period", f"Năm {p.year}"),
+                   ("last_period", f"Năm {p.year - 1}"), ("ratio", "Gấp (lần)")], rows,
+                  ("label", ["this_period", "last_period"]))
+
+
+def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters) -> Answer:
+    """The same headline figures side by side for every province the caller may see."""
+    rows = []
+    for t in tenant_ids:
+        ctx = Context(conn, t, filters)
+        roots = sorted((u for u in units_existing(ctx.units, filters.as_of) if u.parent_id is None), key=lambda u: u.name)
+        rows.append({"tenant": t, "province": roots[0].name if roots else t, **summary(ctx, filters.period)})
+    return Answer(f"Kết quả kiểm tra công vụ các tỉnh, {filters.period.label()}",
+                  [("tenant", "Mã"), ("province", "Tỉnh, thành phố")] + list(SUMMARY_HEADERS.items()), rows,
+                  ("province", ["inspections_done", "violations"]))
+
+
+# -- risk and scorecards ------------------------------------------------------------------------
+def _signals(ctx: Context) -> dict[str, dict[str, Any]]:
+    """Per attributed unit: dossiers checked/late, repeated criteria, overdue remediations."""
+    out: dict[str, dict[str, Any]] = defaultdict(lambda: {"dossiers_checked": 0, "dossiers_late": 0, "repeated_criteria": 0,
+                                                          "overdue_remediations": 0})
+    for r in store.dossier_counts(ctx.conn, ctx.tenant, ctx.f.period):
+        o = out[ctx.owner(r["unit_id"])]
+        o["dossiers_checked"] += r["checked"]
+        o["dossiers_late"] += r["late"]
+    for r in repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period), ctx.units, ctx.f.as_of):
+        out[r["unit_id"]]["repeated_criteria"] = r["repeated_criteria"]
+    by_unit: dict[str, list[Remediation]] = defaultdict(list)
+    for r in store.remediations(ctx.conn, ctx.tenant, ctx.f.period):
+        by_unit[ctx.owner(r.unit_id)].append(r)
+    for unit, items in by_unit.items():
+        out[unit]["overdue_remediations"] = remediation_summary(items, ctx.f.today)["overdue"]
+    return out
+
+
+def risk(ctx: Context) -> Answer:
+    """Units ranked by risk for choosing surprise inspections (weights in domain.RISK_WEIGHTS)."""
+    from services.analytics.domain import RISK_CAPS, RISK_WEIGHTS
+
+    rows = []
+    for unit, s in _signals(ctx).items():
+        if not ctx.keep(unit):
+            continue
+        rows.append({"unit_id": unit, "name": ctx.name(unit), **s,
+                     "late_dossier_rate": rate(s["dossiers_late"], s["dossiers_checked"])})
+    rank_by_risk(rows)
+    return Answer(f"Xếp hạng rủi ro các đơn vị để chọn kiểm tra đột xuất, {ctx.f.period.label()}",
+                  [("rank", "Thứ hạng"), ("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("risk", "Điểm rủi ro"),
+                   ("late_dossier_rate", "Tỷ lệ hồ sơ trễ hẹn"), ("repeated_criteria", "Nội dung vi phạm lặp lại"),
+                   ("overdue_remediations", "Khắc phục quá hạn")], rows, ("name", ["risk"]),
+                  {"weights": RISK_WEIGHTS, "caps": RISK_CAPS})
+
+
+def _absorbed(ctx: Context, unit_id: str) -> list[str]:
+    """The unit and every unit whose records it holds under the attribution asked for."""
+    known = set(ctx.units) | {unit_id}
+    return sorted(u for u in known if ctx.owner(u) == unit_id)
+
+
+def scorecard(ctx: Context, unit_id: str, with_officials: bool) -> dict[str, Any]:
+    """One unit's year with the facts behind every number; its head and deputies if allowed to see them."""
+    members = _absorbed(ctx, unit_id)
+    facts = store.unit_facts(ctx.conn, ctx.tenant, members, ctx.f.period)
+    codes = Counter(f["criterion_code"] for f in facts["findings"])
+    rems = [Remediation(r["id"], r["unit_id"], r["deadline"], r["accepted_on"]) for r in facts["remediations"]]
+    rem = remediation_summary(rems, ctx.f.today)
+    inspected = sum(r["done"] for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period) if r["unit_id"] in members)
+    late = [d for d in facts["dossiers"] if d["late"]]
+    card: dict[str, Any] = {
+        "unit_id": unit_id, "name": ctx.name(unit_id), "level": unit_level(ctx.units, unit_id), "includes_units": members,
+        "inspections_done": inspected,
+        "findings": len(facts["findings"]),
+        "serious_findings": sum(1 for f in facts["findings"] if f["severity"] == "serious"),
+        "repeated_criteria": sorted(c for c, n in codes.items() if n > 1),
+        "dossiers_checked": len(facts["dossiers"]), "dossiers_late": len(late),
+        "late_dossier_rate": rate(len(late), len(facts["dossiers"])),
+        "recommendations": len(facts["recommendations"]),
+        "remediations_due": rem["due"], "remediations_on_time": rem["on_time"], "remediation_on_time_rate": rem["on_time_rate"],
+        "remediations_overdue": rem["overdue"],
+        "facts": {
+            "finding_ids": [f["id"] for f in facts["findings"]],
+            "serious_finding_ids": [f["id"] for f in facts["findings"] if f["severity"] == "serious"],
+            "late_dossier_check_ids": [d["id"] for d in late],
+            "recommendation_ids": [r["id"] for r in facts["recommendations"]],
+            "overdue_remediation_ids": [o["remediation_id"] for o in rem["overdue_items"]],
+            "on_time_remediation_ids": sorted(r.remediation_id for r in rems
+                                              if r.accepted_on and r.deadline and r.accepted_on <= r.deadline),
+        },
+    }
+    if with_officials:
+        card["officials"] = _officials(ctx, unit_id, facts["assessments"])
+    return card
+
+
+def _officials(ctx: Context, unit_id: str, assessment_rows: list[dict]) -> list[dict[str, Any]]:
+    contacts = {c.get("person_id"): c for c in (ctx.units[unit_id].contacts if unit_id in ctx.units else ())
+                if c.get("role") in ("head", "deputy") and c.get("person_id")}
+    refs = sorted({a["official_ref"] for a in assessment_rows} | set(contacts))
+    assessments = [Assessment(a["id"], a["official_ref"], a["position"], a["task_execution"], a["processing_time"], a["quality"])
+                   for a in assessment_rows]
+    disc = [Discipline(d["id"], d["official_ref"], d["discipline_level"])
+            for d in store.disciplines(ctx.conn, ctx.tenant, refs, ctx.f.period)] if refs else []
+    out = []
+    for ref in refs:
+        contact = contacts.get(ref, {})
+        s = score_official(ref, assessments, disc, position=contact.get("role"), name=contact.get("name"))
+        out.append(asdict(s))
+    out.sort(key=lambda o: (o["position"] != "head", o["official_ref"]))
+    return out
+
+
+def scorecards(ctx: Context) -> Answer:
+    """The scorecard of every unit of the tree asked for (facts included; officials in the single-unit view)."""
+    ids = sorted(u.unit_id for u in units_existing(ctx.units, ctx.f.as_of) if ctx.keep(u.unit_id))
+    rows = [scorecard(ctx, u, with_officials=False) for u in ids]
+    for r in rows:
+        r["repeated_criteria"] = len(r["repeated_criteria"])
+    rows.sort(key=lambda r: (-r["findings"], r["unit_id"]))
+    return Answer(f"Bảng tổng hợp kết quả theo đơn vị, {ctx.f.period.label()}",
+                  [("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("inspections_done", "Số cuộc kiểm tra"),
+                   ("findings", "Tồn tại, vi phạm"), ("serious_findings", "Vi phạm nghiêm trọng"),
+                   ("repeated_criteria", "Nội dung vi phạm lặp lại"), ("late_dossier_rate", "Tỷ lệ hồ sơ trễ hẹn"),
+                   ("remediation_on_time_rate", "Tỷ lệ khắc phục đúng hạn"), ("remediations_overdue", "Khắc phục quá hạn")],
+                  rows, ("name", ["findings"]))
+
+
+DASHBOARDS: dict[str, Callable[[Context], Answer]] = {
+    "coverage": coverage, "violations": violations, "repeat-violations": repeats, "remediation": remediation,
+    "dossiers": dossiers, "year-over-year": year_over_year, "risk": risk, "scorecards": scorecards,
+}

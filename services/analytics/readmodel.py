@@ -1,0 +1,301 @@
+"""Event handlers that keep the read models: state rows upserted, counters pre-aggregated on arrival.
+
+Every handler runs in the consumer's transaction after the inbox row, so it is applied once per event
+id. Facts with their own id (finding, dossier check, assessment, recommendation) are inserted once
+even if re-sent under a new event id, and counters move only when the fact is new. Events of one
+aggregate arrive in order, but topics do not order against each other, so handlers never assume a
+row exists: they fill in what they know (e.g. a violation before its unit, a conclusion before the
+schedule). A row owned by another tenant is refused: row-level security hides it, an upsert on it
+raises, and an insert-once finds it "missing" and raises.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import psycopg
+
+from services.analytics.domain import contribution_delta, local_date, month_of
+from shared.events import Event
+
+
+class TenantMismatch(ValueError):
+    """The event names a record that belongs to another tenant."""
+
+
+def _insert_once(conn: psycopg.Connection, table: str, key: str, row: dict[str, Any]) -> bool:
+    """Insert a fact unless its id is known; True when new. Raises if the id belongs to another tenant."""
+    cols = list(row)
+    inserted = conn.execute(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING 1",
+        [row[c] for c in cols],
+    ).fetchone()
+    if inserted:
+        return True
+    if not conn.execute(f"SELECT 1 FROM {table} WHERE {key} = %s AND tenant = %s", [row[key], row["tenant"]]).fetchone():
+        raise TenantMismatch(f"{table} {row[key]} belongs to another tenant")
+    return False
+
+
+def _upsert(conn: psycopg.Connection, table: str, key: str, row: dict[str, Any], update: dict[str, str]) -> None:
+    """Insert or update (``update`` maps column -> SQL expression using EXCLUDED/the table)."""
+    cols = list(row)
+    sets = ", ".join(f"{c} = {expr}" for c, expr in update.items())
+    done = conn.execute(
+        f"INSERT INTO {table} AS t ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE t.tenant = EXCLUDED.tenant RETURNING 1",
+        [row[c] for c in cols],
+    ).fetchone()
+    if not done:
+        raise TenantMismatch(f"{table} {row[key]} belongs to another tenant")
+
+
+# -- reference data ---------------------------------------------------------------------------
+def on_unit_changed(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    row = {"unit_id": d["unit_id"], "tenant": event.tenant, "code": d.get("code"), "name": d["name"], "level": d["level"],
+           "kind": d["kind"], "parent_id": d["parent_id"], "valid_from": d["valid_from"], "valid_to": d["valid_to"],
+           "successor_id": d["successor_id"], "contacts": json.dumps(d.get("contacts") or [], ensure_ascii=False)}
+    # Contacts are optional in the event: an update without them keeps those we know.
+    update = {c: f"EXCLUDED.{c}" for c in row if c not in ("unit_id", "tenant", "contacts")}
+    update["contacts"] = "EXCLUDED.contacts" if "contacts" in d else "t.contacts"
+    _upsert(conn, "units", "unit_id", row, update)
+
+
+def on_team_changed(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    row = {"team_id": d["team_id"], "tenant": event.tenant, "name": d["name"], "lead_unit_id": d["lead_unit_id"],
+           "member_count": len(d["members"]) + 1}
+    _upsert(conn, "teams", "team_id", row, {c: f"EXCLUDED.{c}" for c in ("name", "lead_unit_id", "member_count")})
+
+
+def on_checklist_published(conn: psycopg.Connection, event: Event) -> None:
+    for c in event.data["criteria"]:
+        conn.execute(
+            "INSERT INTO criteria (tenant, code, title) VALUES (%s, %s, %s) "
+            "ON CONFLICT (tenant, code) DO UPDATE SET title = EXCLUDED.title",
+            [event.tenant, c["code"], c["title"]],
+        )
+
+
+def on_plan(conn: psycopg.Connection, event: Event) -> None:
+    """plan.approved and plan.amended: the highest version wins, whatever the arrival order."""
+    d = event.data
+    row = {"plan_id": d["plan_id"], "tenant": event.tenant, "version": d["version"], "year": d["year"], "type": d["type"],
+           "title": d["title"], "decision_number": d["decision"]["number"], "decision_date": d["decision"]["date"],
+           "signer": d["decision"]["signer"], "coverage_rules": json.dumps(d["coverage_rules"], ensure_ascii=False),
+           "planned_inspections": d["planned_inspections"]}
+    newer = "CASE WHEN EXCLUDED.version >= t.version THEN EXCLUDED.{0} ELSE t.{0} END"
+    _upsert(conn, "plans", "plan_id", row, {c: newer.format(c) for c in row if c not in ("plan_id", "tenant")})
+
+
+def on_plan_closed(conn: psycopg.Connection, event: Event) -> None:
+    cur = conn.execute("UPDATE plans SET closed_on = %s WHERE plan_id = %s AND tenant = %s",
+                       [event.data["closed_on"], event.data["plan_id"], event.tenant])
+    if not cur.rowcount:
+        _refuse_if_foreign(conn, "plans", "plan_id", event.data["plan_id"], event.tenant)
+
+
+def _refuse_if_foreign(conn: psycopg.Connection, table: str, key: str, value: str, tenant: str) -> None:
+    # Under row-level security another tenant's row is invisible; we look as the system to tell
+    # "unknown yet" (fine: it may arrive later) from "someone else's" (refused).
+    conn.execute("SELECT set_config('app.tenant', '*', true)")
+    try:
+        owner = conn.execute(f"SELECT tenant FROM {table} WHERE {key} = %s", [value]).fetchone()
+    finally:
+        conn.execute("SELECT set_config('app.tenant', %s, true)", [tenant])
+    if owner:
+        raise TenantMismatch(f"{table} {value} belongs to another tenant")
+
+
+# -- inspections ------------------------------------------------------------------------------
+_INSPECTION_COLS = ("plan_id", "unit_id", "year", "window_start", "form", "scheduled", "cancelled", "surprise",
+                    "started_on", "concluded_on", "closed_on")
+
+
+def _change_inspection(conn: psycopg.Connection, event: Event, changes: dict[str, Any]) -> None:
+    """Merge ``changes`` into the inspection row and move the monthly counters by the difference."""
+    inspection_id = event.data["inspection_id"]
+    before = conn.execute("SELECT * FROM inspections WHERE inspection_id = %s FOR UPDATE", [inspection_id]).fetchone()
+    if before is None:
+        conn.execute("INSERT INTO inspections (inspection_id, tenant) VALUES (%s, %s)", [inspection_id, event.tenant])
+        after = {c: None for c in _INSPECTION_COLS} | {"scheduled": False, "cancelled": False, "surprise": False}
+    else:
+        if before["tenant"] != event.tenant:
+            raise TenantMismatch(f"inspection {inspection_id} belongs to another tenant")
+        after = {c: before[c] for c in _INSPECTION_COLS}
+    for column, value in changes.items():
+        if value is not None:
+            after[column] = value
+    for c in ("window_start", "started_on", "concluded_on", "closed_on"):
+        if isinstance(after[c], str):
+            after[c] = local_date(after[c])
+    if after.get("unit_id") is not None:
+        after["unit_id"] = str(after["unit_id"])
+    conn.execute(
+        f"UPDATE inspections SET {', '.join(f'{c} = %s' for c in _INSPECTION_COLS)} WHERE inspection_id = %s",
+        [after[c] for c in _INSPECTION_COLS] + [inspection_id],
+    )
+    old = None if before is None else {c: before[c] for c in _INSPECTION_COLS}
+    if old and old.get("unit_id") is not None:
+        old["unit_id"] = str(old["unit_id"])
+    for (unit, month, column), n in contribution_delta(old, after).items():
+        conn.execute(
+            f"INSERT INTO inspection_counts (tenant, unit_id, month, {column}) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (tenant, month, unit_id) DO UPDATE SET {column} = inspection_counts.{column} + EXCLUDED.{column}",
+            [event.tenant, unit, month, n],
+        )
+
+
+def on_inspection_scheduled(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    _change_inspection(conn, event, {"plan_id": d["plan_id"], "unit_id": d["unit_id"], "year": d["year"],
+                                     "window_start": d["window_start"], "form": d["form"], "scheduled": True})
+
+
+def on_inspection_cancelled(conn: psycopg.Connection, event: Event) -> None:
+    _change_inspection(conn, event, {"plan_id": event.data["plan_id"], "cancelled": True})
+
+
+def on_inspection_started(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    _change_inspection(conn, event, {"plan_id": d["plan_id"], "unit_id": d["unit_id"], "form": d["form"],
+                                     "surprise": d["surprise"] or None, "started_on": d["started_at"]})
+
+
+def on_inspection_concluded(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    concluded_on = local_date(d["concluded_at"])
+    _change_inspection(conn, event, {"plan_id": d["plan_id"], "unit_id": d["unit_id"], "concluded_on": concluded_on})
+    for r in d["recommendations"]:
+        _insert_once(conn, "recommendations", "recommendation_id", {
+            "recommendation_id": r["recommendation_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"],
+            "unit_id": d["unit_id"], "finding_id": r["finding_id"], "kind": r["kind"],
+            "official_ref": r.get("official_ref"), "discipline_level": r.get("discipline_level"),
+            "concluded_on": concluded_on})
+
+
+def on_inspection_closed(conn: psycopg.Connection, event: Event) -> None:
+    _change_inspection(conn, event, {"unit_id": event.data["unit_id"], "closed_on": event.data["closed_at"]})
+
+
+# -- findings and checks ----------------------------------------------------------------------
+def on_violation_recorded(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    recorded_on = local_date(d["recorded_at"])
+    new = _insert_once(conn, "findings", "finding_id", {
+        "finding_id": d["finding_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"], "unit_id": d["unit_id"],
+        "criterion_code": d["criterion_code"], "severity": d["severity"], "recorded_on": recorded_on,
+        "officials_count": d["officials_count"]})
+    if new:
+        conn.execute(
+            "INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) VALUES (%s, %s, %s, %s, %s, 1) "
+            "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + 1",
+            [event.tenant, d["unit_id"], month_of(recorded_on), d["criterion_code"], d["severity"]],
+        )
+
+
+def on_dossier_checked(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    received = local_date(d["received_on"])
+    new = _insert_once(conn, "dossier_checks", "check_id", {
+        "check_id": d["check_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"], "unit_id": d["unit_id"],
+        "dossier_code": d["dossier_code"], "field": d["field"], "received_on": received, "days_late": d["days_late"],
+        "late": d["late"]})
+    if new:
+        late = 1 if d["late"] else 0
+        conn.execute(
+            "INSERT INTO dossier_counts (tenant, unit_id, month, field, checked, late, days_late_sum) VALUES (%s, %s, %s, %s, 1, %s, %s) "
+            "ON CONFLICT (tenant, month, unit_id, field) DO UPDATE SET checked = dossier_counts.checked + 1, "
+            "late = dossier_counts.late + EXCLUDED.late, days_late_sum = dossier_counts.days_late_sum + EXCLUDED.days_late_sum",
+            [event.tenant, d["unit_id"], month_of(received), d["field"], late, d["days_late"] if late else 0],
+        )
+
+
+def on_head_assessed(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    _insert_once(conn, "head_assessments", "assessment_id", {
+        "assessment_id": d["assessment_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"],
+        "unit_id": d["unit_id"], "official_ref": d["official_ref"], "position": d["position"],
+        "task_execution": d["task_execution"], "processing_time": d["processing_time"], "quality": d["quality"],
+        "assessed_on": local_date(d["assessed_at"])})
+
+
+# -- remediation ------------------------------------------------------------------------------
+def _remediation(conn: psycopg.Connection, event: Event, extra: dict[str, Any], update: dict[str, str]) -> None:
+    d = event.data
+    row = {"remediation_id": d["remediation_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"],
+           "unit_id": d["unit_id"], **extra}
+    _upsert(conn, "remediations", "remediation_id", row, update)
+
+
+# Deadlines only move later (extensions), so the latest deadline known wins in any arrival order.
+_LATER_DEADLINE = "GREATEST(t.deadline, EXCLUDED.deadline)"
+
+
+def on_remediation_assigned(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    _remediation(conn, event, {"recommendation_id": d["recommendation_id"], "finding_id": d.get("finding_id"),
+                               "kind": d["kind"], "deadline": d["deadline"], "assigned_on": local_date(event.time)},
+                 {"recommendation_id": "EXCLUDED.recommendation_id", "finding_id": "EXCLUDED.finding_id",
+                  "kind": "EXCLUDED.kind", "deadline": _LATER_DEADLINE, "assigned_on": "EXCLUDED.assigned_on"})
+
+
+def on_remediation_extended(conn: psycopg.Connection, event: Event) -> None:
+    _remediation(conn, event, {"deadline": event.data["new_deadline"]}, {"deadline": _LATER_DEADLINE})
+
+
+def on_remediation_reported(conn: psycopg.Connection, event: Event) -> None:
+    done = event.data["progress"] == "done"
+    _remediation(conn, event, {"reported_done": done}, {"reported_done": "t.reported_done OR EXCLUDED.reported_done"})
+
+
+def on_remediation_verified(conn: psycopg.Connection, event: Event) -> None:
+    d = event.data
+    if d["outcome"] == "accepted":
+        _remediation(conn, event, {"deadline": d["deadline"], "accepted_on": local_date(d["verified_at"])},
+                     {"deadline": _LATER_DEADLINE, "accepted_on": "EXCLUDED.accepted_on"})
+    else:  # returned: the unit must report again
+        _remediation(conn, event, {"deadline": d["deadline"], "reported_done": False},
+                     {"deadline": _LATER_DEADLINE, "reported_done": "false"})
+
+
+def on_remediation_overdue(conn: psycopg.Connection, event: Event) -> None:
+    _remediation(conn, event, {"deadline": event.data["deadline"], "overdue_signalled": True},
+                 {"deadline": _LATER_DEADLINE, "overdue_signalled": "true"})
+
+
+def ignore(_conn: psycopg.Connection, _event: Event) -> None:
+    """Events with nothing to count here (calendar, notification delivery): taken and dropped."""
+
+
+HANDLERS = {
+    "unit.changed": on_unit_changed,
+    "team.changed": on_team_changed,
+    "checklist.published": on_checklist_published,
+    "plan.approved": on_plan,
+    "plan.amended": on_plan,
+    "plan.closed": on_plan_closed,
+    "inspection.scheduled": on_inspection_scheduled,
+    "inspection.cancelled": on_inspection_cancelled,
+    "inspection.started": on_inspection_started,
+    "inspection.concluded": on_inspection_concluded,
+    "inspection.closed": on_inspection_closed,
+    "violation.recorded": on_violation_recorded,
+    "dossier.checked": on_dossier_checked,
+    "head.assessed": on_head_assessed,
+    "remediation.assigned": on_remediation_assigned,
+    "remediation.extended": on_remediation_extended,
+    "remediation.reported": on_remediation_reported,
+    "remediation.verified": on_remediation_verified,
+    "remediation.overdue": on_remediation_overdue,
+    "calendar.changed": ignore,
+    "notification.delivered": ignore,
+    "notification.failed": ignore,
+}
+
+# Tables the handlers write: what a rebuild empties.
+READ_MODEL_TABLES = ("units", "teams", "criteria", "plans", "inspections", "inspection_counts", "findings",
+                     "violation_counts", "dossier_checks", "dossier_counts", "recommendations", "head_assessments",
+                     "remediations")

@@ -1,0 +1,191 @@
+"""Rebuild the read models from scratch: empty them, then replay every event from the beginning.
+
+Source: the topics, read from offset 0 with a fresh consumer group (partitions assigned directly, so
+no group join), or the outboxes of the producing services when their database URLs are given.
+Progress (events handled / events to handle) is kept in ``rebuild_runs`` and shown at
+``GET /v1/rebuild/status``.
+
+The live consumer may keep running: the rebuild applies events under the live consumer's inbox name,
+so whichever of the two sees an event first applies it and the other skips it. The reset (TRUNCATE)
+waits for the live consumer's open transaction, so no half-applied batch survives it.
+
+    python -m services.analytics.rebuild [--outbox postgresql://.../plans --outbox ...]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+import uuid
+
+import psycopg
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+from psycopg.rows import dict_row
+
+from services.analytics.readmodel import HANDLERS, READ_MODEL_TABLES
+from shared.consumer import EventConsumer, Raw
+from shared.errors import Conflict
+from shared.kafka import make_consumer
+from shared.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def live_consumer_name(runtime: Runtime) -> str:
+    """The inbox name of the main consumer group (what ServiceDefinition.consumer gives it)."""
+    return f"{runtime.settings.topic_prefix}{runtime.service}.main"
+
+
+def begin(runtime: Runtime, source: str) -> int:
+    """Record a new run; 409 while another is running."""
+    with runtime.db.tx("*") as conn:
+        conn.execute("LOCK TABLE rebuild_runs IN EXCLUSIVE MODE")
+        if conn.execute("SELECT 1 FROM rebuild_runs WHERE status = 'running'").fetchone():
+            raise Conflict("a rebuild is already running")
+        return conn.execute("INSERT INTO rebuild_runs (source, status) VALUES (%s, 'running') RETURNING id",
+                            [source]).fetchone()["id"]
+
+
+def status(runtime: Runtime) -> dict | None:
+    """The latest run with its progress."""
+    with runtime.db.tx("*") as conn:
+        row = conn.execute("SELECT * FROM rebuild_runs ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    row["progress"] = round(row["applied"] / row["total"], 4) if row["total"] else (1.0 if row["status"] == "done" else 0.0)
+    return row
+
+
+def _progress(runtime: Runtime, run_id: int, **values) -> None:
+    sets = ", ".join(f"{k} = %s" for k in values)
+    with runtime.db.tx("*") as conn:
+        conn.execute(f"UPDATE rebuild_runs SET {sets} WHERE id = %s", [*values.values(), run_id])
+
+
+def reset(runtime: Runtime) -> None:
+    """Empty every read model and the live consumer's inbox, in one transaction."""
+    with runtime.db.tx("*") as conn:
+        conn.execute(f"TRUNCATE {', '.join(READ_MODEL_TABLES)}")
+        conn.execute("DELETE FROM processed_events WHERE consumer = %s", [live_consumer_name(runtime)])
+
+
+def _applier(runtime: Runtime) -> EventConsumer:
+    return EventConsumer(name=live_consumer_name(runtime), service=runtime.service, settings=runtime.settings,
+                         handlers=dict(HANDLERS))
+
+
+def _replay_topics(runtime: Runtime, run_id: int, stop: threading.Event) -> int:
+    applier = _applier(runtime)
+    consumer = make_consumer(runtime.settings, f"{live_consumer_name(runtime)}.rebuild-{run_id}-{uuid.uuid4().hex[:6]}")
+    handled = 0
+    try:
+        metadata = consumer.list_topics(timeout=10)
+        ends: dict[tuple[str, int], int] = {}
+        total = 0
+        for topic in applier.topics:
+            if topic not in metadata.topics:
+                continue
+            for partition in metadata.topics[topic].partitions:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+                if high > low:
+                    ends[(topic, partition)] = high
+                    total += high - low
+        _progress(runtime, run_id, total=total)
+        consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
+        remaining = dict(ends)
+        with psycopg.connect(runtime.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
+            while remaining and not stop.is_set():
+                raws = []
+                for msg in consumer.consume(runtime.settings.consumer_batch_size, timeout=0.5):
+                    if msg.error() is not None:
+                        if msg.error().code() != KafkaError._PARTITION_EOF:
+                            log.warning("kafka error during rebuild", extra={"fields": {"error": str(msg.error())}})
+                        continue
+                    key = (msg.topic(), msg.partition())
+                    if key in remaining and msg.offset() < remaining[key]:
+                        raws.append(Raw.of(msg))
+                        if msg.offset() + 1 >= remaining[key]:
+                            remaining.pop(key)
+                if raws:
+                    applier.process(conn, raws)
+                    handled += len(raws)
+                    _progress(runtime, run_id, applied=handled)
+    finally:
+        consumer.close()
+    return handled
+
+
+def _replay_outboxes(runtime: Runtime, run_id: int, urls: list[str], stop: threading.Event) -> int:
+    applier = _applier(runtime)
+    total = 0
+    for url in urls:
+        with psycopg.connect(url, autocommit=True) as src:
+            total += src.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    _progress(runtime, run_id, total=total)
+    handled = 0
+    batch = runtime.settings.consumer_batch_size
+    with psycopg.connect(runtime.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
+        for url in urls:
+            with psycopg.connect(url, autocommit=True, row_factory=dict_row) as src:
+                last = 0
+                while not stop.is_set():
+                    rows = src.execute("SELECT seq, topic, key, headers, payload::text AS payload FROM outbox "
+                                       "WHERE seq > %s ORDER BY seq LIMIT %s", [last, batch]).fetchall()
+                    if not rows:
+                        break
+                    raws = [Raw(r["topic"], 0, r["seq"], r["key"].encode("utf-8"), r["payload"].encode("utf-8"),
+                                [(k, v.encode("utf-8")) for k, v in r["headers"]]) for r in rows]
+                    applier.process(conn, raws)
+                    handled += len(raws)
+                    last = rows[-1]["seq"]
+                    _progress(runtime, run_id, applied=handled)
+    return handled
+
+
+def run(runtime: Runtime, run_id: int, outbox_urls: list[str] | None = None, stop: threading.Event | None = None) -> None:
+    """Reset, replay, and record the outcome of run ``run_id``."""
+    stop = stop or threading.Event()
+    try:
+        reset(runtime)
+        if outbox_urls:
+            _replay_outboxes(runtime, run_id, outbox_urls, stop)
+        else:
+            _replay_topics(runtime, run_id, stop)
+        _progress(runtime, run_id, status="stopped" if stop.is_set() else "done")
+    except Exception as exc:
+        log.exception("rebuild failed")
+        _progress(runtime, run_id, status="failed", error=str(exc)[:2000])
+    finally:
+        _progress(runtime, run_id, finished_at=runtime.clock())
+
+
+def start(runtime: Runtime, outbox_urls: list[str] | None = None) -> int:
+    """Begin a run and carry it out in a background thread of this process; returns the run id."""
+    run_id = begin(runtime, "outboxes" if outbox_urls else "topics")
+    threading.Thread(target=run, args=(runtime, run_id, outbox_urls), daemon=True, name=f"rebuild-{run_id}").start()
+    return run_id
+
+
+def main(argv: list[str] | None = None) -> int:
+    from services.analytics.bootstrap import SERVICE
+    from shared.logging import configure_logging
+
+    parser = argparse.ArgumentParser(prog="python -m services.analytics.rebuild", description=__doc__.split("\n")[0])
+    parser.add_argument("--outbox", action="append", dest="outboxes", help="database URL of a producing service (repeat)")
+    args = parser.parse_args(argv)
+    settings = SERVICE.settings()
+    configure_logging(SERVICE.name, settings.log_level)
+    runtime = SERVICE.runtime(settings).open()
+    try:
+        run_id = begin(runtime, "outboxes" if args.outboxes else "topics")
+        run(runtime, run_id, args.outboxes)
+        print(json.dumps(status(runtime), default=str, ensure_ascii=False))
+        return 0 if status(runtime)["status"] == "done" else 1
+    finally:
+        runtime.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

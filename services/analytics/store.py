@@ -1,0 +1,104 @@
+"""SQL reads of the read models. Every query names its tenant explicitly (row-level security is the second layer)."""
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from services.analytics.domain import Period, Remediation, UnitInfo, ViolationCount
+
+
+def tenants(conn: psycopg.Connection) -> list[str]:
+    """Every province with data (for the central level)."""
+    rows = conn.execute(
+        "SELECT tenant FROM units UNION SELECT tenant FROM inspection_counts UNION SELECT tenant FROM plans ORDER BY 1"
+    ).fetchall()
+    return [r["tenant"] for r in rows]
+
+
+def units(conn: psycopg.Connection, tenant: str) -> dict[str, UnitInfo]:
+    rows = conn.execute("SELECT * FROM units WHERE tenant = %s", [tenant]).fetchall()
+    return {str(r["unit_id"]): UnitInfo(
+        unit_id=str(r["unit_id"]), name=r["name"], level=r["level"], kind=r["kind"],
+        parent_id=str(r["parent_id"]) if r["parent_id"] else None, valid_from=r["valid_from"], valid_to=r["valid_to"],
+        successor_id=str(r["successor_id"]) if r["successor_id"] else None, code=r["code"], contacts=tuple(r["contacts"] or ()),
+    ) for r in rows}
+
+
+def criteria(conn: psycopg.Connection, tenant: str) -> dict[str, str]:
+    return {r["code"]: r["title"] for r in conn.execute("SELECT code, title FROM criteria WHERE tenant = %s", [tenant])}
+
+
+def violation_counts(conn: psycopg.Connection, tenant: str, period: Period) -> list[ViolationCount]:
+    rows = conn.execute(
+        "SELECT unit_id, month, criterion_code, severity, n FROM violation_counts "
+        "WHERE tenant = %s AND month BETWEEN %s AND %s", [tenant, period.first, period.last_month]).fetchall()
+    return [ViolationCount(str(r["unit_id"]), r["month"], r["criterion_code"], r["severity"], r["n"]) for r in rows]
+
+
+def inspection_counts(conn: psycopg.Connection, tenant: str, period: Period) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT unit_id::text AS unit_id, month, planned, done FROM inspection_counts "
+        "WHERE tenant = %s AND month BETWEEN %s AND %s", [tenant, period.first, period.last_month]).fetchall()
+    return list(rows)
+
+
+def dossier_counts(conn: psycopg.Connection, tenant: str, period: Period) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT unit_id::text AS unit_id, month, field, checked, late, days_late_sum FROM dossier_counts "
+        "WHERE tenant = %s AND month BETWEEN %s AND %s", [tenant, period.first, period.last_month]).fetchall()
+    return list(rows)
+
+
+def remediations(conn: psycopg.Connection, tenant: str, period: Period) -> list[Remediation]:
+    """Remediations whose deadline falls in the period (the period they answer for)."""
+    rows = conn.execute(
+        "SELECT remediation_id::text AS id, unit_id::text AS unit_id, deadline, accepted_on FROM remediations "
+        "WHERE tenant = %s AND deadline BETWEEN %s AND %s", [tenant, period.first, period.last_day]).fetchall()
+    return [Remediation(r["id"], r["unit_id"], r["deadline"], r["accepted_on"]) for r in rows]
+
+
+def plans(conn: psycopg.Connection, tenant: str, year: int) -> list[dict[str, Any]]:
+    return list(conn.execute("SELECT * FROM plans WHERE tenant = %s AND year = %s ORDER BY decision_date, plan_id",
+                             [tenant, year]).fetchall())
+
+
+def concluded_units(conn: psycopg.Connection, tenant: str, plan_id: str) -> list[str]:
+    rows = conn.execute("SELECT DISTINCT unit_id::text AS u FROM inspections WHERE tenant = %s AND plan_id = %s "
+                        "AND concluded_on IS NOT NULL AND unit_id IS NOT NULL", [tenant, plan_id]).fetchall()
+    return [r["u"] for r in rows]
+
+
+def unit_facts(conn: psycopg.Connection, tenant: str, unit_ids: list[str], period: Period) -> dict[str, list[dict]]:
+    """The facts of a scorecard: findings, dossier checks, recommendations, assessments and remediations."""
+    span = [tenant, unit_ids, period.first, period.last_day]
+    return {
+        "findings": list(conn.execute(
+            "SELECT finding_id::text AS id, unit_id::text AS unit_id, criterion_code, severity, recorded_on FROM findings "
+            "WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND recorded_on BETWEEN %s AND %s ORDER BY recorded_on, finding_id", span)),
+        "dossiers": list(conn.execute(
+            "SELECT check_id::text AS id, unit_id::text AS unit_id, field, late, days_late FROM dossier_checks "
+            "WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND received_on BETWEEN %s AND %s ORDER BY received_on, check_id", span)),
+        "recommendations": list(conn.execute(
+            "SELECT recommendation_id::text AS id, unit_id::text AS unit_id, kind, official_ref, discipline_level FROM recommendations "
+            "WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND concluded_on BETWEEN %s AND %s ORDER BY concluded_on, recommendation_id", span)),
+        "assessments": list(conn.execute(
+            "SELECT assessment_id::text AS id, unit_id::text AS unit_id, official_ref, position, task_execution, processing_time, quality "
+            "FROM head_assessments WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND assessed_on BETWEEN %s AND %s "
+            "ORDER BY assessed_on, assessment_id", span)),
+        "remediations": list(conn.execute(
+            "SELECT remediation_id::text AS id, unit_id::text AS unit_id, deadline, accepted_on FROM remediations "
+            "WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND deadline BETWEEN %s AND %s ORDER BY deadline, remediation_id", span)),
+    }
+
+
+def disciplines(conn: psycopg.Connection, tenant: str, official_refs: list[str], period: Period) -> list[dict[str, Any]]:
+    """Disciplinary recommendations naming these officials in the period, whichever unit was inspected."""
+    return list(conn.execute(
+        "SELECT recommendation_id::text AS id, official_ref, discipline_level FROM recommendations "
+        "WHERE tenant = %s AND kind = 'disciplinary' AND official_ref = ANY(%s) AND concluded_on BETWEEN %s AND %s",
+        [tenant, official_refs, period.first, period.last_day]))
+
+
+def unit_exists(conn: psycopg.Connection, tenant: str, unit_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM units WHERE tenant = %s AND unit_id = %s", [tenant, unit_id]).fetchone() is not None

@@ -6,6 +6,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Callable, Iterable
 
+import jwt
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -13,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import Principal, Unauthorized
+from shared.db import actor_var
 from shared.errors import DomainError
 from shared.kafka import broker_ready
 from shared.logging import trace_id_var, new_trace_id
@@ -38,6 +40,16 @@ def get_principal(request: Request) -> Principal:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def _unverified_subject(header: str) -> str | None:
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    try:
+        return str(jwt.decode(token.strip(), options={"verify_signature": False}).get("sub"))
+    except jwt.PyJWTError:
+        return None
 
 
 def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
@@ -152,6 +164,8 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
     @app.middleware("http")
     async def observe(request: Request, call_next):
         trace_id_var.set(request.headers.get("x-trace-id") or new_trace_id())
+        # The audit trail's actor; the token itself is verified by the route's dependency.
+        actor_var.set(_unverified_subject(request.headers.get("authorization", "")))
         started = time.perf_counter()
         response = await call_next(request)
         route = request.scope.get("route")
@@ -185,6 +199,8 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
             pass
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    for router in routers:
+    from shared.audit_api import router as audit_router
+
+    for router in [*routers, audit_router]:
         app.include_router(router)
     return app

@@ -67,7 +67,8 @@ class EventConsumer:
 
     def _apply(self, conn: psycopg.Connection, event: Event) -> bool:
         """Apply inside the caller's transaction; False when the inbox says it was already applied."""
-        conn.execute("SELECT set_config('app.tenant', %s, true)", [event.tenant])
+        conn.execute("SELECT set_config('app.tenant', %s, true), set_config('app.actor', %s, true)",
+                     [event.tenant, f"event:{event.type}:{event.id}"])
         inserted = conn.execute(
             "INSERT INTO processed_events (consumer, event_id, tenant, type) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT DO NOTHING RETURNING 1",

@@ -1,6 +1,7 @@
 """PostgreSQL access: a pool whose transactions are scoped to one tenant, migrations, provisioning."""
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 from contextlib import contextmanager
@@ -14,6 +15,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
 log = logging.getLogger(__name__)
+
+# Who is acting, for the audit trail: set per request (token subject) or per consumed event.
+actor_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("actor", default=None)
 
 BACKBONE_MIGRATIONS = Path(__file__).parent / "migrations"
 # The tenant value that lets system processes (relay, central read-only views) see every tenant.
@@ -42,11 +46,15 @@ class Database:
         self.pool.close()
 
     @contextmanager
-    def tx(self, tenant: str | None) -> Iterator[psycopg.Connection]:
-        """One transaction; row-level security sees only ``tenant`` (``'*'`` for system work)."""
+    def tx(self, tenant: str | None, actor: str | None = None) -> Iterator[psycopg.Connection]:
+        """One transaction; row-level security sees only ``tenant`` (``'*'`` for system work).
+
+        ``actor`` (default: the current request's token subject) is what the audit trail records.
+        """
         with self.pool.connection() as conn:
             with conn.transaction():
-                conn.execute("SELECT set_config('app.tenant', %s, true)", [tenant or ""])
+                conn.execute("SELECT set_config('app.tenant', %s, true), set_config('app.actor', %s, true)",
+                             [tenant or "", actor or actor_var.get() or "system"])
                 yield conn
 
     def ping(self) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from shared.audit import seal as seal_audit
 from shared.events import CATALOGUE, Event
 from shared.kafka import make_producer
 from shared.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG
@@ -171,6 +172,7 @@ class OutboxRelay:
         failures = 0
         while not stop.is_set():
             n = self.publish_batch(conn)
+            seal_audit(conn)  # the relay leader is also the one sealer of the audit chain
             OUTBOX_BACKLOG.labels(self.service).set(self.backlog(conn))
             if n == self.batch_size:
                 continue  # more is waiting

@@ -90,6 +90,7 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
     dl.add_argument("--group", required=True)
     dl.add_argument("--id", type=int, action="append", dest="ids")
     sub.add_parser("openapi", help="print the OpenAPI document")
+    sub.add_parser("audit-verify", help="seal and verify the audit trail's hash chain (exit 1 if broken)")
     args = parser.parse_args(argv)
 
     settings = definition.settings()
@@ -130,6 +131,12 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
                 rows = conn.execute("SELECT id, topic, kafka_partition, kafka_offset, reason, created_at, replayed_at "
                                     "FROM dead_letters WHERE consumer = %s ORDER BY id", [consumer.name]).fetchall()
             print(json.dumps(rows, default=str, ensure_ascii=False, indent=1))
+    elif args.cmd == "audit-verify":
+        from shared.audit import verify
+
+        result = verify(settings.database_url)
+        print(json.dumps(result))
+        return 0 if result["ok"] else 1
     elif args.cmd == "openapi":
         print(json.dumps(definition.create_app(definition.runtime(settings)).openapi(), ensure_ascii=False, indent=1))
     return 0

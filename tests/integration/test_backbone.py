@@ -223,3 +223,38 @@ def test_row_level_security_hides_other_tenants_without_a_filter(bb):
             conn.execute("INSERT INTO closures (tenant, plan_id) VALUES ('tenant-b', gen_random_uuid())")
     with db.tx(None) as conn:
         assert conn.execute("SELECT count(*) AS n FROM closures").fetchone()["n"] == 0
+
+
+def test_audit_trail_records_changes_and_detects_tampering(bb, pg_admin_url):
+    settings, db, outbox = bb
+    from shared.audit import verify
+
+    with db.tx("vinh-long", actor="planner-1") as conn:
+        conn.execute("INSERT INTO closures (tenant, plan_id) VALUES ('vinh-long', '11111111-1111-1111-1111-111111111111')")
+    with db.tx("vinh-long", actor="admin-2") as conn:
+        conn.execute("DELETE FROM closures WHERE plan_id = '11111111-1111-1111-1111-111111111111'")
+    backbone_app.close_plans(db, outbox, "vinh-long", 3)
+    result = verify(settings.database_url)
+    assert result["ok"] is True and result["checked"] == 5
+    with db.tx("vinh-long") as conn:
+        rows = conn.execute("SELECT actor, action, before, after FROM audit_log ORDER BY seq LIMIT 2").fetchall()
+        assert [(r["actor"], r["action"]) for r in rows] == [("planner-1", "INSERT"), ("admin-2", "DELETE")]
+        assert rows[1]["before"]["plan_id"] == "11111111-1111-1111-1111-111111111111" and rows[1]["after"] is None
+        # The application role cannot rewrite history.
+        with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+            conn.execute("UPDATE audit_log SET actor = 'someone-else' WHERE actor = 'admin-2'")
+
+    # Someone with the keys to the database edits an entry behind the triggers' back: detected.
+    dbname = psycopg.conninfo.conninfo_to_dict(settings.database_url)["dbname"]
+    admin = psycopg.conninfo.make_conninfo(pg_admin_url, dbname=dbname)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_append_only")
+        conn.execute("UPDATE audit_log SET actor = 'someone-else' WHERE actor = 'admin-2'")
+    broken = verify(settings.database_url)
+    assert broken["ok"] is False and "altered" in broken["reason"]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("UPDATE audit_log SET actor = 'admin-2' WHERE actor = 'someone-else'")
+        assert verify(settings.database_url)["ok"] is True
+        conn.execute("DELETE FROM audit_log WHERE chain_pos = 3")
+    deleted = verify(settings.database_url)
+    assert deleted["ok"] is False and "missing" in deleted["reason"]

@@ -14,7 +14,7 @@ from infra.topology import SERVICES
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 CONTAINERS = COMPOSE["services"]
-CLI_COMMANDS = {"migrate", "api", "relay", "consume", "workers", "replay", "dead-letters", "openapi"}
+CLI_COMMANDS = {"migrate", "api", "relay", "consume", "workers", "replay", "dead-letters", "openapi", "audit-verify"}
 
 
 def test_infrastructure_is_kafka_kraft_postgres_redis():

@@ -121,6 +121,18 @@ def test_other_tenants_units_are_not_found_and_roles_are_enforced(plans, tenant)
     assert bad.status_code == 422 and bad.json()["field"] == "body.kind"
     central = plans.client.get(f"/v1/units/{unit['id']}", headers=plans.auth("*", "central_viewer"))
     assert central.status_code == 200 and central.json()["name"] == "Sở Nội vụ"
+    assert plans.client.get("/v1/units/export", headers=plans.auth("*", "central_viewer")).status_code == 422
+
+    contacts = [{"role": "head", "name": "Trần Thị Ánh Nguyệt", "email": "nguyet@vinhlong.gov.vn", "phone": "0270 3822 111"},
+                {"role": "deputy", "name": "Huỳnh Văn Bé Tư"}]
+    r = plans.client.put(f"/v1/units/{unit['id']}/contacts", headers=plans.auth(tenant, "province_admin"),
+                         json={"contacts": contacts, "effective": "2025-09-01"})
+    assert r.status_code == 200, r.text
+    assert [v["contacts"] for v in r.json()["history"]][0] == []
+    assert r.json()["contacts"][1] == {"role": "deputy", "name": "Huỳnh Văn Bé Tư", "email": None, "phone": None}
+    bad_role = plans.client.put(f"/v1/units/{unit['id']}/contacts", headers=plans.auth(tenant, "province_admin"),
+                                json={"contacts": [{"role": "chairman", "name": "x"}]})
+    assert bad_role.status_code == 422 and "contacts.0.role" in bad_role.json()["message"]
 
 
 def test_working_calendar_skips_tet_and_the_provinces_declared_days(plans, tenant):

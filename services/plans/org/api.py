@@ -38,9 +38,11 @@ def unit_tree(principal: PrincipalDep, runtime: RuntimeDep, as_of: AsOf = None,
 
 
 @router.get("/units/export", summary="Units in force on a date as CSV (the import's columns)")
-def export_units(principal: PrincipalDep, runtime: RuntimeDep, as_of: AsOf = None):
+def export_units(principal: PrincipalDep, runtime: RuntimeDep, as_of: AsOf = None, tenant: TenantQuery = None):
     principal.require("read")
-    scope = principal.read_scope()
+    scope = principal.read_scope(tenant)
+    if scope == "*":
+        raise Invalid("name the province to export (tenant=...)", field="query.tenant")
     day = as_of or today(runtime)
     with runtime.db.tx(scope) as conn:
         rows = store.export_rows(conn, scope, day)

@@ -75,10 +75,11 @@ def parse(text: str, report: Report) -> list[Row]:
     if missing:
         return []
     rows: list[Row] = []
-    for number, raw in enumerate(reader, start=2):
+    for raw in reader:
+        number = reader.line_num  # the physical line, so blank lines keep spreadsheet row numbers right
         cells = {k: (v or "").strip() for k, v in raw.items() if k is not None}
         if not any(cells.values()):
-            continue  # blank lines are not rows
+            continue  # a row of empty cells is not a row
         report.rows += 1
         before = len(report.rejected)
         if None in raw:

@@ -163,6 +163,9 @@ def test_evidence_size_and_type_limits_and_content_hash(world):
     assert c.post(f"/v1/findings/{fid}/evidence", headers=world.member, data={"id": uid()},
                   files={"file": ("copy.png", PNG, "image/png")}).status_code == 201
     assert count(world.svc, "SELECT count(*) AS n FROM evidence_blobs") == 1
+    # Audited through the attachment row (who attached which hash), the bytes are not copied into the log.
+    assert count(world.svc, "SELECT count(*) AS n FROM audit_log WHERE table_name = 'evidence'") == 2
+    assert count(world.svc, "SELECT count(*) AS n FROM audit_log WHERE table_name = 'evidence_blobs'") == 0
     assert len(c.get(f"/v1/findings/{fid}", headers=world.viewer).json()["evidence"]) == 2
     download = c.get(f"/v1/evidence/{eid}", headers=world.viewer)
     assert download.status_code == 200 and download.content == PNG

@@ -4,13 +4,13 @@ from __future__ import annotations
 import uuid
 
 from shared.documents import docx_text
-from tests.integration.plans_planning_support import (ADMIN, PLANNER, PLANS, approve, create_plan, create_team, outbox,
+from tests.integration.plans_planning_support import (auth, ADMIN, PLANNER, PLANS, approve, create_plan, create_team, outbox,
                                                       person, province, schedule)
 
 
 def test_checklists_default_catalogue_versions_and_immutability(service_harness, tenant):
     svc = service_harness(PLANS)
-    h = svc.auth(tenant, PLANNER)
+    h = auth(svc, tenant, PLANNER)
     first = svc.client.post("/v1/checklists/default", headers=h)
     assert first.status_code == 201, first.text
     again = svc.client.post("/v1/checklists/default", headers=h)
@@ -38,7 +38,7 @@ def test_checklists_default_catalogue_versions_and_immutability(service_harness,
     v2 = svc.client.post(f"/v1/checklists/{cid}/versions", headers=h, json={"criteria": [
         {"code": "VH", "title": "Văn hóa công sở, giao tiếp ứng xử"}]})
     assert v2.status_code == 201 and v2.json()["version"] == 2
-    old = svc.client.get(f"/v1/checklists/{cid}?version=1", headers=svc.auth(tenant, "viewer")).json()
+    old = svc.client.get(f"/v1/checklists/{cid}?version=1", headers=auth(svc, tenant, "viewer")).json()
     assert [c["code"] for c in old["criteria"]] == ["VH", "VH.01", "VH.02"]
     assert [v["version"] for v in old["versions"]] == [1, 2]
     latest = svc.client.get(f"/v1/checklists/{cid}", headers=h).json()
@@ -49,8 +49,8 @@ def test_checklists_default_catalogue_versions_and_immutability(service_harness,
     bad = svc.client.post("/v1/checklists", headers=h, json={"title": "Sai", "criteria": [
         {"code": "A", "title": "Một", "parent_code": "KHÔNG-CÓ"}]})
     assert bad.status_code == 422 and bad.json()["field"] == "body.criteria[0].parent_code"
-    assert svc.client.post("/v1/checklists", headers=svc.auth(tenant, "viewer"), json=body).status_code == 403
-    assert svc.client.get(f"/v1/checklists/{cid}", headers=svc.auth("another-" + tenant, "viewer")).status_code == 404
+    assert svc.client.post("/v1/checklists", headers=auth(svc, tenant, "viewer"), json=body).status_code == 403
+    assert svc.client.get(f"/v1/checklists/{cid}", headers=auth(svc, "another-" + tenant, "viewer")).status_code == 404
 
 
 def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tenant):
@@ -61,8 +61,8 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
                        person("cb-01", "Nguyễn Thị Thu Hà", tree["Sở Nội vụ"], "Trưởng đoàn"),
                        [person("cb-02", "Đặng Quốc Việt", tree["Sở Tài chính"], "Thành viên", "viet.dq@stc.vinhlong.gov.vn")])
     assert outbox(svc, tenant, "team.changed")[0]["members"][0]["name"] == "Đặng Quốc Việt"
-    checklist = svc.client.post("/v1/checklists/default", headers=svc.auth(tenant, PLANNER)).json()
-    created = svc.client.post("/v1/plans", headers=svc.auth(tenant, PLANNER), json={
+    checklist = svc.client.post("/v1/checklists/default", headers=auth(svc, tenant, PLANNER)).json()
+    created = svc.client.post("/v1/plans", headers=auth(svc, tenant, PLANNER), json={
         "year": 2026, "type": "public_service", "title": "Kế hoạch kiểm tra công vụ năm 2026",
         "purpose": ["Ngăn ngừa vi phạm kỷ luật, kỷ cương hành chính"], "checklist_id": checklist["id"],
         "forms": ["on_site", "surprise"]})
@@ -70,7 +70,7 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
     plan = created.json()
     pid, etag = plan["id"], created.headers["etag"]
     assert plan["status"] == "draft" and plan["checklist_version"] == 1 and plan["version"] == 0
-    url, h = f"/v1/plans/{pid}", svc.auth(tenant, PLANNER)
+    url, h = f"/v1/plans/{pid}", auth(svc, tenant, PLANNER)
 
     # Edits need If-Match (428 without), refuse a stale one (412), and move the ETag on.
     assert svc.client.patch(url, headers=h, json={"title": "Kế hoạch mới"}).status_code == 428
@@ -105,11 +105,11 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
     # Approval needs plans:approve and a decision number.
     decision = {"number": "125/QĐ-UBND", "date": "2026-01-15", "signer": "Lữ Quang Ngời"}
     assert svc.client.post(f"{url}/approve", headers=h, json={"decision": decision}).status_code == 403
-    bad = svc.client.post(f"{url}/approve", headers=svc.auth(tenant, ADMIN), json={"decision": {**decision, "number": "125"}})
+    bad = svc.client.post(f"{url}/approve", headers=auth(svc, tenant, ADMIN), json={"decision": {**decision, "number": "125"}})
     assert bad.status_code == 422 and bad.json()["field"] == "body.decision.number"
     approved = approve(svc, tenant, pid, **{"number": "125/QĐ-UBND", "on": "2026-01-15", "signer": "Lữ Quang Ngời"})
     assert approved["status"] == "approved" and approved["version"] == 1 and approved["decision"]["signer"] == "Lữ Quang Ngời"
-    again = svc.client.post(f"{url}/approve", headers=svc.auth(tenant, ADMIN), json={"decision": decision})
+    again = svc.client.post(f"{url}/approve", headers=auth(svc, tenant, ADMIN), json={"decision": decision})
     assert again.status_code == 409 and "only a draft can be approved" in again.json()["message"]
     edit = svc.client.patch(url, headers={**h, "If-Match": svc.client.get(url, headers=h).headers["etag"]}, json={"title": "x"})
     assert edit.status_code == 409 and "amendment" in edit.json()["message"]
@@ -117,7 +117,7 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
         "unit_id": tree["Sở Nội vụ"], "window_start": "2026-05-04", "window_end": "2026-05-08", "form": "on_site"}).status_code == 409
 
     # Amendment: a new version, the old one kept; removed and added inspections.
-    amended = svc.client.post(f"{url}/amendments", headers=svc.auth(tenant, ADMIN), json={
+    amended = svc.client.post(f"{url}/amendments", headers=auth(svc, tenant, ADMIN), json={
         "reason": "Điều chỉnh theo Chỉ thị 02/CT-UBND", "decision": {"number": "890/QĐ-UBND", "date": "2026-06-01",
                                                                      "signer": "Lữ Quang Ngời"},
         "remove": [i1], "add": [{"unit_id": tree["Sở Nội vụ"], "window_start": "2026-07-06", "window_end": "2026-07-10",
@@ -125,15 +125,15 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
     assert amended.status_code == 200, amended.text
     assert amended.json()["status"] == "amended" and amended.json()["version"] == 2
     assert [p["unit_id"] for p in amended.json()["planned_inspections"]] == [tree["Sở Tư pháp"], tree["Sở Nội vụ"]]
-    versions = svc.client.get(f"{url}/versions", headers=svc.auth(tenant, "viewer")).json()["items"]
+    versions = svc.client.get(f"{url}/versions", headers=auth(svc, tenant, "viewer")).json()["items"]
     assert [(v["version"], v["status"], v["decision"]["number"]) for v in versions] == [
         (1, "approved", "125/QĐ-UBND"), (2, "amended", "890/QĐ-UBND")]
     assert len(versions[0]["snapshot"]["planned_inspections"]) == 2 and versions[1]["reason"].startswith("Điều chỉnh")
-    stale = svc.client.post(f"{url}/close", headers={**svc.auth(tenant, ADMIN), "If-Match": etag}, json={})
+    stale = svc.client.post(f"{url}/close", headers={**auth(svc, tenant, ADMIN), "If-Match": etag}, json={})
     assert stale.status_code == 412
-    closed = svc.client.post(f"{url}/close", headers=svc.auth(tenant, ADMIN), json={"closed_on": "2026-12-31"})
+    closed = svc.client.post(f"{url}/close", headers=auth(svc, tenant, ADMIN), json={"closed_on": "2026-12-31"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
-    late = svc.client.post(f"{url}/amendments", headers=svc.auth(tenant, ADMIN), json={"reason": "Muộn"})
+    late = svc.client.post(f"{url}/amendments", headers=auth(svc, tenant, ADMIN), json={"reason": "Muộn"})
     assert late.status_code == 409 and "the plan is closed" in late.json()["message"]
 
     # Events staged with the state changes.
@@ -147,12 +147,12 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
     assert outbox(svc, tenant, "plan.closed") == [{"plan_id": pid, "version": 2, "year": 2026, "closed_on": "2026-12-31"}]
 
     # Another province sees none of it.
-    other = svc.auth("other-" + tenant, ADMIN)
+    other = auth(svc, "other-" + tenant, ADMIN)
     for path in (url, f"{url}/coverage", f"{url}/versions", f"{url}/document.docx", f"/v1/teams/{team['id']}"):
         assert svc.client.get(path, headers=other).status_code == 404, path
     assert svc.client.patch(url, headers={**other, "If-Match": "*"}, json={"title": "x"}).status_code == 404
     assert svc.client.get("/v1/plans", headers=other).json()["items"] == []
-    central = svc.client.get("/v1/plans?year=2026", headers=svc.auth("*", "central_viewer")).json()["items"]
+    central = svc.client.get("/v1/plans?year=2026", headers=auth(svc, "*", "central_viewer")).json()["items"]
     assert pid in [p["id"] for p in central]
 
 
@@ -160,18 +160,18 @@ def test_teams_validation_and_if_match(service_harness, tenant):
     svc = service_harness(PLANS)
     tree = province(svc, tenant, "Tỉnh Trà Vinh", departments=["Sở Nội vụ", "Sở Tư pháp"], districts={})
     leader = person("tv-01", "Thạch Thị Sô Phi", tree["Sở Nội vụ"], "Trưởng đoàn")
-    dup = svc.client.post("/v1/teams", headers=svc.auth(tenant, PLANNER), json={
+    dup = svc.client.post("/v1/teams", headers=auth(svc, tenant, PLANNER), json={
         "name": "Đoàn kiểm tra", "lead_unit_id": tree["Sở Nội vụ"], "leader": leader, "members": [leader]})
     assert dup.status_code == 422 and dup.json()["field"] == "body.members[0].person_id"
     team = create_team(svc, tenant, "Đoàn kiểm tra công vụ tỉnh Trà Vinh", tree["Sở Nội vụ"], leader, [])
     url = f"/v1/teams/{team['id']}"
     body = {"name": "Đoàn kiểm tra công vụ tỉnh Trà Vinh", "lead_unit_id": tree["Sở Nội vụ"], "leader": leader,
             "members": [person("tv-02", "Kim Ngọc Sang", tree["Sở Tư pháp"], "Thành viên")]}
-    r = svc.client.put(url, headers={**svc.auth(tenant, PLANNER), "If-Match": '"1"'}, json=body)
+    r = svc.client.put(url, headers={**auth(svc, tenant, PLANNER), "If-Match": '"1"'}, json=body)
     assert r.status_code == 200 and r.json()["revision"] == 2 and r.json()["members"][0]["name"] == "Kim Ngọc Sang"
-    assert svc.client.put(url, headers={**svc.auth(tenant, PLANNER), "If-Match": '"1"'}, json=body).status_code == 412
-    assert svc.client.put(url, headers=svc.auth(tenant, "viewer"), json=body).status_code == 403
-    assert [t["revision"] for t in svc.client.get("/v1/teams", headers=svc.auth(tenant, "viewer")).json()["items"]] == [2]
+    assert svc.client.put(url, headers={**auth(svc, tenant, PLANNER), "If-Match": '"1"'}, json=body).status_code == 412
+    assert svc.client.put(url, headers=auth(svc, tenant, "viewer"), json=body).status_code == 403
+    assert [t["revision"] for t in svc.client.get("/v1/teams", headers=auth(svc, tenant, "viewer")).json()["items"]] == [2]
     assert len(outbox(svc, tenant, "team.changed")) == 2
 
 
@@ -199,7 +199,7 @@ def test_coverage_gaps_conflicts_and_docx(service_harness, tenant):
     schedule(svc, tenant, pid, tree["Xã Hòa Ân"], "2023-03-13", "2023-03-14", team_id=team["id"])
     schedule(svc, tenant, pid, tree["Thành phố Trà Vinh"], "2023-04-03", "2023-04-07", "online", team["id"])
     schedule(svc, tenant, pid, tree["Sở Xây dựng"], "2023-05-08", "2023-05-12", team_id=team["id"])
-    report = svc.client.get(f"/v1/plans/{pid}/coverage", headers=svc.auth(tenant, "viewer")).json()
+    report = svc.client.get(f"/v1/plans/{pid}/coverage", headers=auth(svc, tenant, "viewer")).json()
     assert report["as_of"] == "2023-01-01" and report["satisfied"] is False
     rules = {r["rule_id"]: r for r in report["rules"]}
     assert (rules["huyen"]["required"], rules["huyen"]["covered"], rules["huyen"]["shortfall"]) == (3, 2, 1)
@@ -209,12 +209,12 @@ def test_coverage_gaps_conflicts_and_docx(service_harness, tenant):
     assert (rules["so"]["covered"], rules["so"]["shortfall"]) == (1, 1)
     assert {c["name"] for c in rules["so"]["candidates"]} == {"Sở Nội vụ", "Sở Tài chính"}
     # The one-stop officer would inspect her own commune, and the district it belongs to.
-    conflicts = svc.client.get(f"/v1/plans/{pid}/conflicts", headers=svc.auth(tenant, "viewer")).json()["conflicts"]
+    conflicts = svc.client.get(f"/v1/plans/{pid}/conflicts", headers=auth(svc, tenant, "viewer")).json()["conflicts"]
     assert [(c["name"], c["unit_name"], c["reason"]) for c in conflicts] == [
         ("Sơn Thị Kim Liên", "Huyện Cầu Kè", "works_in_subunit"), ("Sơn Thị Kim Liên", "Xã Hòa Ân", "works_in_subunit")]
 
     approve(svc, tenant, pid, "86/QĐ-UBND", "2023-01-30", "Nguyễn Trung Hoàng")
-    r = svc.client.get(f"/v1/plans/{pid}/document.docx", headers=svc.auth(tenant, "viewer"))
+    r = svc.client.get(f"/v1/plans/{pid}/document.docx", headers=auth(svc, tenant, "viewer"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/vnd.openxmlformats")
     text = docx_text(r.content)
     for expected in ("ỦY BAN NHÂN DÂN TỈNH TRÀ VINH", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Số: 12/KH-UBND",

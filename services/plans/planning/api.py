@@ -151,6 +151,13 @@ def list_plans(principal: PrincipalDep, runtime: RuntimeDep, year: int | None = 
                                 for r in rows]})
 
 
+@router.get("/schedule/summary", summary="Approved inspections in a period against the same period a year earlier")
+def schedule_summary(start: date, end: date, principal: PrincipalDep, runtime: RuntimeDep, tenant: str | None = None):
+    scope = principal.require("read").read_scope(tenant)
+    with runtime.db.tx(scope) as conn:
+        return _json(service.schedule_summary(conn, tenant=scope, start=start, end=end))
+
+
 @router.get("/plans/{plan_id}", summary="A plan with its schedule; the ETag is its revision")
 def get_plan(plan_id: UUID, principal: PrincipalDep, runtime: RuntimeDep, tenant: str | None = None):
     scope = principal.require("read").read_scope(tenant)

@@ -407,3 +407,34 @@ def conflicts_report(conn, *, tenant: str, plan: dict, as_of: date | None) -> di
     found = domain.conflicts_of_interest(inspections, teams, parent_of)
     return {"plan_id": str(plan["id"]), "as_of": as_of.isoformat(), "conflicts": [
         {**c.__dict__, "unit_name": names.get(c.unit_id), "member_unit_name": names.get(c.member_unit_id)} for c in found]}
+
+
+def _period(conn, tenant: str, start: date, end: date) -> dict:
+    rows = store.schedule_counts(conn, tenant=tenant, start=start, end=end)
+    units = set().union(*(set(r["unit_ids"]) for r in rows)) if rows else set()
+    return {"start": start.isoformat(), "end": end.isoformat(), "inspections": sum(r["inspections"] for r in rows),
+            "units": len(units), "by_form": {r["form"]: {"inspections": r["inspections"], "units": r["units"]} for r in rows}}
+
+
+def _year_earlier(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def schedule_summary(conn, *, tenant: str, start: date, end: date) -> dict:
+    """Approved inspections in a period and in the same period a year earlier, with the ratios ("3 times as many")."""
+    if end < start:
+        raise Invalid("the period ends before it starts", field="query.end")
+    current = _period(conn, tenant, start, end)
+    previous = _period(conn, tenant, _year_earlier(start), _year_earlier(end))
+
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 2) if b else None
+
+    return {**current, "previous_year": previous,
+            "ratio": {"inspections": ratio(current["inspections"], previous["inspections"]),
+                      "units": ratio(current["units"], previous["units"]),
+                      "by_form": {f: ratio(v["units"], previous["by_form"].get(f, {}).get("units", 0))
+                                  for f, v in current["by_form"].items()}}}

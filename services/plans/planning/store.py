@@ -172,3 +172,13 @@ def insert_plan_version(conn, *, tenant: str, plan_id: str, version: int, status
 def list_plan_versions(conn, *, tenant: str, plan_id: str) -> list[dict]:
     return conn.execute(f"SELECT version, status, decision, reason, snapshot, created_at FROM plan_versions "
                         f"WHERE plan_id = %(id)s AND {_T} ORDER BY version", {"id": plan_id, "tenant": tenant}).fetchall()
+
+
+def schedule_counts(conn, *, tenant: str, start: date, end: date) -> list[dict]:
+    """Inspections of approved (or amended, closed) plans whose window starts in [start, end], by form."""
+    return conn.execute(
+        f"SELECT i.form, count(*) AS inspections, count(DISTINCT i.unit_id) AS units, "
+        f"array_agg(DISTINCT i.unit_id::text) AS unit_ids FROM planned_inspections i JOIN plans p ON p.id = i.plan_id "
+        f"WHERE (%(tenant)s = '*' OR i.tenant = %(tenant)s) AND p.status <> 'draft' "
+        f"AND i.window_start BETWEEN %(start)s AND %(end)s GROUP BY i.form ORDER BY i.form",
+        {"tenant": tenant, "start": start, "end": end}).fetchall()

@@ -92,6 +92,8 @@ def test_as_of_tree_rename_merge_and_refusals(plans, tenant):
     assert [u["name"] for u in gone["items"]] == ["UBND tỉnh Vĩnh Long"]
     found = plans.client.get("/v1/units", headers=reader, params={"as_of": "2024-01-01", "q": "càng", "level": 2}).json()
     assert found["total"] == 1 and found["items"][0]["code"] == "845"
+    unaccented = plans.client.get("/v1/units", headers=reader, params={"as_of": "2024-01-01", "q": "DAI PHUOC"}).json()
+    assert [u["name"] for u in unaccented["items"]] == ["UBND xã Đại Phước"]
 
     # Every change staged one unit.changed event in the outbox with the state after it.
     with plans.runtime.db.tx(tenant) as conn:

@@ -140,3 +140,8 @@ def test_nest_builds_the_tree_and_ancestors_walks_up():
     assert roots[0]["children"][0]["children"][0]["id"] == "c"
     parents = {"c": "d", "d": "p", "p": None}
     assert domain.ancestors("c", parents.get) == ["c", "d", "p"]
+
+
+def test_fold_drops_diacritics_for_search():
+    assert domain.fold("UBND xã Đại Phước") == "ubnd xa dai phuoc"
+    assert domain.fold("  Sở  Văn hóa, Thể thao và Du lịch ") == "so van hoa, the thao va du lich"

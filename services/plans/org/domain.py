@@ -7,6 +7,7 @@ the timeline: a change dated before the last version began would rewrite history
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Callable, Iterable
@@ -212,3 +213,10 @@ def nest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         parent = by_id.get(node["parent_id"]) if node["parent_id"] else None
         (parent["children"] if parent else roots).append(node)
     return roots
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics ('UBND xã Đại Phước' → 'ubnd xa dai phuoc'), for search."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    stripped = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())

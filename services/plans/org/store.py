@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from services.plans.org.domain import Version
+from services.plans.org.domain import Version, fold
 
 # The columns of a unit version as the domain reads them.
 _VERSION_COLUMNS = ("v.unit_id::text AS unit_id, v.valid_from, v.valid_to, v.code, v.name, v.level, v.kind, "
@@ -82,9 +82,9 @@ def unit_exists(conn: psycopg.Connection, tenant: str, unit_id: str) -> bool:
 def _insert_version(conn: psycopg.Connection, tenant: str, v: Version) -> None:
     conn.execute(
         "INSERT INTO unit_versions (unit_id, tenant, valid_from, valid_to, code, name, level, kind, parent_id, "
-        "successor_id, contacts, change) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        "successor_id, contacts, change, search_name) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         [v.unit_id, tenant, v.valid_from, v.valid_to, v.code, v.name, v.level, v.kind, v.parent_id, v.successor_id,
-         Jsonb(list(v.contacts)), v.change],
+         Jsonb(list(v.contacts)), v.change, fold(v.name)],
     )
 
 
@@ -123,8 +123,10 @@ def list_units(conn: psycopg.Connection, tenant: str, as_of: date, *, level: int
         clauses.append("v.kind = %(kind)s")
         params["kind"] = kind
     if q:
-        clauses.append("(v.name ILIKE %(q)s OR v.code = %(qexact)s)")
-        params["q"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # With or without diacritics: the folded name matches the folded query.
+        clauses.append("(v.name ILIKE %(q)s OR v.search_name LIKE %(qfold)s OR v.code = %(qexact)s)")
+        params["q"] = "%" + _like(q) + "%"
+        params["qfold"] = "%" + _like(fold(q)) + "%"
         params["qexact"] = q
     where = " AND ".join(clauses)
     total = conn.execute(f"SELECT count(*) AS n FROM unit_versions v WHERE {where}", params).fetchone()["n"]
@@ -133,6 +135,10 @@ def list_units(conn: psycopg.Connection, tenant: str, as_of: date, *, level: int
         f"v.valid_from AS version_from, v.valid_to AS version_to FROM unit_versions v WHERE {where} "
         "ORDER BY v.level, v.name, v.unit_id LIMIT %(limit)s OFFSET %(offset)s", params).fetchall()
     return rows, total
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def export_rows(conn: psycopg.Connection, tenant: str, as_of: date) -> list[dict[str, Any]]:

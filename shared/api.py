@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Callable, Iterable
 
 import jwt
+import psycopg
+import pydantic
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -93,6 +95,73 @@ class _TooLarge(Exception):
     pass
 
 
+def _bad_text(value, path: str, found: list[str]) -> None:
+    """Collect paths of strings PostgreSQL cannot store: NUL characters and lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.append(path)
+        else:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                found.append(path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _bad_text(key, f"{path}.{key}", found)
+            _bad_text(item, f"{path}.{key}", found)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _bad_text(item, f"{path}.{i}", found)
+
+
+class TextGuard:
+    """422 for text no database can hold (NUL, lone surrogates) in a JSON body, query or path."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        found: list[str] = []
+        from urllib.parse import parse_qsl, unquote
+
+        if "\x00" in unquote(scope.get("path", "")):
+            found.append("path")
+        for key, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True):
+            _bad_text(key + value, f"query.{key}", found)
+        headers = dict(scope.get("headers") or [])
+        body_messages = []
+        if headers.get(b"content-type", b"").startswith(b"application/json"):
+            body = b""
+            while True:
+                message = await receive()
+                body_messages.append(message)
+                if message["type"] != "http.request":
+                    break
+                body += message.get("body", b"")
+                if not message.get("more_body"):
+                    break
+            try:
+                import json as _json
+
+                _bad_text(_json.loads(body), "body", found)
+            except ValueError:
+                pass  # not JSON: FastAPI answers 422 itself
+        if found:
+            return await _error(422, "validation", f"invalid text (NUL or unpaired surrogate) in: {', '.join(found)}",
+                                fields=[{"field": f, "message": "text contains a character that cannot be stored"} for f in found])(scope, receive, send)
+        if not body_messages:
+            return await self.app(scope, receive, send)
+
+        async def replay():
+            if body_messages:
+                return body_messages.pop(0)
+            return await receive()
+
+        return await self.app(scope, replay, send)
+
+
 class RateLimit:
     """Fixed one-minute window per bearer token, counted in Redis; fails open if Redis is away."""
 
@@ -156,6 +225,23 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
     async def http_error(_request: Request, exc: StarletteHTTPException):
         return _error(exc.status_code, "http", str(exc.detail))
 
+    @app.exception_handler(pydantic.ValidationError)
+    async def model_error(_request: Request, exc: pydantic.ValidationError):
+        fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        return _error(422, "validation", f"invalid: {', '.join(f['field'] for f in fields)}", fields=fields)
+
+    # Safety nets: the database refused a value or a reference the domain should have caught first.
+    # The transaction rolled back, so nothing is half-written; the client gets a 4xx, not a 500.
+    @app.exception_handler(psycopg.errors.DataError)
+    async def data_error(_request: Request, exc: psycopg.errors.DataError):
+        return _error(422, "invalid", f"a value is out of range or malformed: {exc.diag.message_primary}")
+
+    @app.exception_handler(psycopg.errors.IntegrityError)
+    async def integrity_error(_request: Request, exc: psycopg.errors.IntegrityError):
+        if isinstance(exc, psycopg.errors.CheckViolation | psycopg.errors.NotNullViolation):
+            return _error(422, "invalid", f"a value breaks a rule: {exc.diag.message_primary}")
+        return _error(409, "conflict", f"conflicts with existing data: {exc.diag.message_primary}")
+
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception):
         log.exception("unhandled error")
@@ -175,6 +261,7 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
         response.headers["x-trace-id"] = trace_id_var.get() or ""
         return response
 
+    app.add_middleware(TextGuard)
     app.add_middleware(RateLimit, redis_url=runtime.settings.redis_url, per_minute=runtime.settings.rate_limit_per_minute, service=service)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes, overrides=body_limit_overrides)
 

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 import psycopg
+import psycopg.errors
 
 from services.analytics.domain import contribution_delta, local_date, month_of
 from shared.events import Event
@@ -42,11 +43,15 @@ def _upsert(conn: psycopg.Connection, table: str, key: str, row: dict[str, Any],
     """Insert or update (``update`` maps column -> SQL expression using EXCLUDED/the table)."""
     cols = list(row)
     sets = ", ".join(f"{c} = {expr}" for c, expr in update.items())
-    done = conn.execute(
-        f"INSERT INTO {table} AS t ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
-        f"ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE t.tenant = EXCLUDED.tenant RETURNING 1",
-        [row[c] for c in cols],
-    ).fetchone()
+    try:
+        with conn.transaction():  # a savepoint, so the refusal below can be told apart
+            done = conn.execute(
+                f"INSERT INTO {table} AS t ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+                f"ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE t.tenant = EXCLUDED.tenant RETURNING 1",
+                [row[c] for c in cols],
+            ).fetchone()
+    except psycopg.errors.InsufficientPrivilege:  # row-level security: the row is another tenant's
+        done = None
     if not done:
         raise TenantMismatch(f"{table} {row[key]} belongs to another tenant")
 

@@ -21,13 +21,13 @@ import threading
 import uuid
 
 import psycopg
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from psycopg.rows import dict_row
 
 from services.analytics.readmodel import HANDLERS, READ_MODEL_TABLES
 from shared.consumer import EventConsumer, Raw
 from shared.errors import Conflict
-from shared.kafka import make_consumer
+from shared.kafka import consumer_config
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -78,40 +78,42 @@ def _applier(runtime: Runtime) -> EventConsumer:
 
 def _replay_topics(runtime: Runtime, run_id: int, stop: threading.Event) -> int:
     applier = _applier(runtime)
-    consumer = make_consumer(runtime.settings, f"{live_consumer_name(runtime)}.rebuild-{run_id}-{uuid.uuid4().hex[:6]}")
+    # The shared configuration plus end-of-partition events: the replay stops where each partition
+    # ended when it got there (a high watermark alone is not enough: some brokers, Tansu among them,
+    # report it wrong for multi-partition topics, so it only seeds the progress estimate).
+    config = consumer_config(runtime.settings, f"{live_consumer_name(runtime)}.rebuild-{run_id}-{uuid.uuid4().hex[:6]}")
+    consumer = Consumer({**config, "enable.partition.eof": True})
     handled = 0
     try:
         metadata = consumer.list_topics(timeout=10)
+        starts: dict[tuple[str, int], int] = {}
         ends: dict[tuple[str, int], int] = {}
-        total = 0
         for topic in applier.topics:
-            if topic not in metadata.topics:
-                continue
-            for partition in metadata.topics[topic].partitions:
+            for partition in (metadata.topics[topic].partitions if topic in metadata.topics else {}):
                 low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
-                if high > low:
-                    ends[(topic, partition)] = high
-                    total += high - low
-        _progress(runtime, run_id, total=total)
+                starts[(topic, partition)], ends[(topic, partition)] = low, max(low, high)
+        _progress(runtime, run_id, total=sum(ends[k] - starts[k] for k in ends))
         consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
-        remaining = dict(ends)
+        remaining = set(ends)
         with psycopg.connect(runtime.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
             while remaining and not stop.is_set():
                 raws = []
                 for msg in consumer.consume(runtime.settings.consumer_batch_size, timeout=0.5):
+                    key = (msg.topic(), msg.partition())
                     if msg.error() is not None:
-                        if msg.error().code() != KafkaError._PARTITION_EOF:
+                        if msg.error().code() == KafkaError._PARTITION_EOF:
+                            remaining.discard(key)
+                            ends[key] = msg.offset()
+                        else:
                             log.warning("kafka error during rebuild", extra={"fields": {"error": str(msg.error())}})
                         continue
-                    key = (msg.topic(), msg.partition())
-                    if key in remaining and msg.offset() < remaining[key]:
+                    if key in remaining:
                         raws.append(Raw.of(msg))
-                        if msg.offset() + 1 >= remaining[key]:
-                            remaining.pop(key)
+                        ends[key] = max(ends[key], msg.offset() + 1)
                 if raws:
                     applier.process(conn, raws)
                     handled += len(raws)
-                    _progress(runtime, run_id, applied=handled)
+                _progress(runtime, run_id, applied=handled, total=sum(ends[k] - starts[k] for k in ends))
     finally:
         consumer.close()
     return handled

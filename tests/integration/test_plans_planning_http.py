@@ -85,6 +85,12 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
     bad_focus = svc.client.patch(url, headers={**h, "If-Match": put.headers["etag"]}, json={"focus_codes": ["XX.99"]})
     assert bad_focus.status_code == 422 and bad_focus.json()["field"] == "body.focus_codes[0]"
     assert svc.client.patch(url, headers={**h, "If-Match": put.headers["etag"]}, json={"year": 1999}).status_code == 422
+    untitled = svc.client.patch(url, headers={**h, "If-Match": put.headers["etag"]}, json={"title": None})
+    assert untitled.status_code == 422 and untitled.json()["field"] == "body.title"
+    rule = {"id": "xa", "description": "Mỗi huyện một xã", "level": 3, "per_level": 2}
+    no_count = svc.client.patch(url, headers={**h, "If-Match": put.headers["etag"]}, json={"coverage_rules": [rule]})
+    assert no_count.status_code == 422 and no_count.json()["field"] == "body.coverage_rules[0].min_count"
+    assert svc.client.get("/v1/plans?year=99999999999", headers=h).status_code == 422
 
     # Schedule: validation names the field; another tenant's unit does not exist here.
     i1 = schedule(svc, tenant, pid, tree["Sở Tài chính"], "2026-03-02", "2026-03-06", team_id=team["id"])
@@ -131,6 +137,8 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
     assert len(versions[0]["snapshot"]["planned_inspections"]) == 2 and versions[1]["reason"].startswith("Điều chỉnh")
     stale = svc.client.post(f"{url}/close", headers={**auth(svc, tenant, ADMIN), "If-Match": etag}, json={})
     assert stale.status_code == 412
+    early = svc.client.post(f"{url}/close", headers=auth(svc, tenant, ADMIN), json={"closed_on": "2026-01-10"})
+    assert early.status_code == 422 and early.json()["field"] == "body.closed_on"
     closed = svc.client.post(f"{url}/close", headers=auth(svc, tenant, ADMIN), json={"closed_on": "2026-12-31"})
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     late = svc.client.post(f"{url}/amendments", headers=auth(svc, tenant, ADMIN), json={"reason": "Muộn"})

@@ -5,7 +5,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
@@ -20,6 +20,11 @@ from shared.documents import render_docx
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
+# Bounds keep out-of-range numbers a 422 rather than a database overflow.
+VersionPath = Annotated[int, Path(ge=1, le=100_000)]
+Limit = Annotated[int, Query(ge=1, le=10_000)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+YearQuery = Annotated[int | None, Query(ge=2000, le=2100)]
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
@@ -64,7 +69,7 @@ def list_checklists(principal: PrincipalDep, runtime: RuntimeDep, tenant: str | 
 
 @router.get("/checklists/{checklist_id}", summary="A checklist and the criteria of one version (default: the latest)")
 def get_checklist(checklist_id: UUID, principal: PrincipalDep, runtime: RuntimeDep,
-                  version: Annotated[int | None, Query(ge=1)] = None, tenant: str | None = None):
+                  version: Annotated[int | None, Query(ge=1, le=100_000)] = None, tenant: str | None = None):
     scope = principal.require("read").read_scope(tenant)
     with runtime.db.tx(scope) as conn:
         return _json(service.checklist_view(conn, tenant=scope, checklist_id=str(checklist_id), version=version))
@@ -80,7 +85,7 @@ def add_checklist_version(checklist_id: UUID, body: ChecklistVersionCreate, prin
 
 
 @router.put("/checklists/{checklist_id}/versions/{version}", summary="Rewrite a draft version (published ones are immutable)")
-def update_checklist_version(checklist_id: UUID, version: int, body: ChecklistVersionUpdate, principal: PrincipalDep,
+def update_checklist_version(checklist_id: UUID, version: VersionPath, body: ChecklistVersionUpdate, principal: PrincipalDep,
                              runtime: RuntimeDep):
     tenant = principal.require("plans:write").write_scope()
     with runtime.db.tx(tenant) as conn:
@@ -90,7 +95,7 @@ def update_checklist_version(checklist_id: UUID, version: int, body: ChecklistVe
 
 
 @router.post("/checklists/{checklist_id}/versions/{version}/publish", summary="Publish a draft version")
-def publish_checklist_version(checklist_id: UUID, version: int, principal: PrincipalDep, runtime: RuntimeDep):
+def publish_checklist_version(checklist_id: UUID, version: VersionPath, principal: PrincipalDep, runtime: RuntimeDep):
     tenant = principal.require("plans:write").write_scope()
     with runtime.db.tx(tenant) as conn:
         service.publish_checklist_version(runtime, conn, tenant=tenant, checklist_id=str(checklist_id), version=version)
@@ -107,7 +112,7 @@ def create_team(body: TeamWrite, principal: PrincipalDep, runtime: RuntimeDep):
 
 
 @router.get("/teams", summary="Inspection teams")
-def list_teams(principal: PrincipalDep, runtime: RuntimeDep, tenant: str | None = None, limit: int = 100, offset: int = 0):
+def list_teams(principal: PrincipalDep, runtime: RuntimeDep, tenant: str | None = None, limit: Limit = 100, offset: Offset = 0):
     scope = principal.require("read").read_scope(tenant)
     with runtime.db.tx(scope) as conn:
         rows = store.list_teams(conn, tenant=scope, limit=_limit(runtime, limit), offset=max(0, offset))
@@ -140,8 +145,9 @@ def create_plan(body: PlanCreate, principal: PrincipalDep, runtime: RuntimeDep):
 
 
 @router.get("/plans", summary="Plans, newest year first")
-def list_plans(principal: PrincipalDep, runtime: RuntimeDep, year: int | None = None, status: str | None = None,
-               tenant: str | None = None, limit: int = 100, offset: int = 0):
+def list_plans(principal: PrincipalDep, runtime: RuntimeDep, year: YearQuery = None,
+               status: Annotated[str | None, Query(pattern='^(draft|approved|amended|closed)$')] = None,
+               tenant: str | None = None, limit: Limit = 100, offset: Offset = 0):
     scope = principal.require("read").read_scope(tenant)
     with runtime.db.tx(scope) as conn:
         rows = store.list_plans(conn, tenant=scope, year=year, status=status, limit=_limit(runtime, limit),

@@ -135,6 +135,9 @@ def validate_coverage_rules(rules: list[Mapping], field: str = "body.coverage_ru
         seen.add(r["id"])
         if r.get("level") is None and r.get("kind") is None:
             raise Invalid("a coverage rule needs a level or a kind", field=f"{field}[{i}]")
+        if r.get("per_level") is not None and r.get("min_count") is None:
+            raise Invalid("a per_level rule needs min_count (how many under each unit of that level)",
+                          field=f"{field}[{i}].min_count")
         if r.get("per_level") is not None and r.get("level") is not None and r["per_level"] >= r["level"]:
             raise Invalid("per_level must be a level above the counted units", field=f"{field}[{i}].per_level")
 

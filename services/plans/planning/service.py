@@ -233,6 +233,8 @@ def edit_plan(runtime: Runtime, conn, *, tenant: str, plan_id: str, fields: dict
     if not replace and "checklist_id" in fields and "checklist_version" not in fields:
         merged["checklist_version"] = None  # another checklist: take its latest published version
     body = _check_body(conn, tenant, _normalise(merged))
+    if not body["title"]:
+        raise Invalid("a plan needs a title", field="body.title")
     _check_schedule(conn, tenant, plan, year, body["forms"])
     store.update_plan(conn, tenant=tenant, plan_id=plan_id, now=runtime.clock(), year=year, type=type_, body=body)
     return get_plan(conn, tenant=tenant, plan_id=plan_id)
@@ -373,6 +375,8 @@ def close_plan(runtime: Runtime, conn, *, tenant: str, plan_id: str, closed_on: 
     domain.check_if_match(if_match, plan["revision"], required=False)
     status = domain.transition(plan["status"], "close")
     closed_on = closed_on or runtime.clock().date()
+    if closed_on.year < plan["year"] or (plan["decision"] and closed_on.isoformat() < plan["decision"]["date"]):
+        raise Invalid("a plan cannot be closed before its year begins or before its approval", field="body.closed_on")
     store.update_plan(conn, tenant=tenant, plan_id=plan_id, now=runtime.clock(), status=status, closed_on=closed_on)
     runtime.outbox.add(conn, "plan.closed", tenant=tenant, data={
         "plan_id": plan_id, "version": plan["version"], "year": plan["year"], "closed_on": closed_on.isoformat()})
@@ -427,6 +431,8 @@ def schedule_summary(conn, *, tenant: str, start: date, end: date) -> dict:
     """Approved inspections in a period and in the same period a year earlier, with the ratios ("3 times as many")."""
     if end < start:
         raise Invalid("the period ends before it starts", field="query.end")
+    if start.year < 2000 or end.year > 2100:
+        raise Invalid("the period must lie between 2000 and 2100", field="query.start")
     current = _period(conn, tenant, start, end)
     previous = _period(conn, tenant, _year_earlier(start), _year_earlier(end))
 

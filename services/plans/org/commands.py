@@ -29,7 +29,11 @@ def _load(conn: psycopg.Connection, tenant: str, unit_id: str, *, field: str | N
 
 
 def _parent(conn: psycopg.Connection, tenant: str, parent_id: str | None, day: date) -> Version | None:
-    return store.version_as_of(conn, tenant, parent_id, day) if parent_id else None
+    # A share lock: a concurrent dissolve of the parent waits, then sees this child and refuses.
+    if parent_id is None:
+        return None
+    conn.execute("SELECT 1 FROM units WHERE id = %s AND tenant = %s FOR SHARE", [parent_id, tenant])
+    return store.version_as_of(conn, tenant, parent_id, day)
 
 
 def create_unit(outbox: Outbox, conn: psycopg.Connection, tenant: str, *, effective: date, name: str, level: int,

@@ -146,6 +146,8 @@ def seed_province(runtime: Runtime, tenant: str, province_code: str, *,
     data = load_province(province_code)
     level_word = "thành phố" if data["division"] == "thành phố trung ương" else "tỉnh"
     with runtime.db.tx(tenant) as conn:
+        # Two seeds of one tenant at once would both see "missing" and collide: the second waits instead.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('plans.seed:' || %s))", [tenant])
         s = _Seeder(runtime, conn, tenant)
         top = s.unit(f"province:{data['code']}", REFORM_DAY, name=f"UBND {level_word} {data['name']}", level=1,
                      kind="province_committee", code=data["code"], parent=None)

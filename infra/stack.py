@@ -91,13 +91,15 @@ class Stack:
 
         issuer = LocalIssuer.load_or_create(LOCAL / "jwt")
         self.issuer = issuer
+        prefix = os.environ.get("STACK_DATABASE_PREFIX", "inspection")
         for spec in SERVICES:
-            url = provision(admin_url, f"inspection_{spec.name}", f"inspection_{spec.name}")
+            url = provision(admin_url, f"{prefix}_{spec.name}", f"{prefix}_{spec.name}")
             p = spec.env_prefix
             self.env.update({
                 f"{p}DATABASE_URL": url, f"{p}KAFKA_BOOTSTRAP": bootstrap, f"{p}REDIS_URL": redis_url,
                 f"{p}JWKS": str(LOCAL / "jwt" / "jwks.json"), f"{p}API_PORT": str(self.api_port(spec)),
                 f"{p}JWT_ISSUER": issuer.issuer, f"{p}JWT_AUDIENCE": issuer.audience,
+                f"{p}WORKER_METRICS_PORT": str(self.api_port(spec) + 100),
             })
             os.environ.update({k: v for k, v in self.env.items() if k.startswith(p)})
             definition = spec.definition()
@@ -153,6 +155,7 @@ class Stack:
         for spec in SERVICES:
             port = self.api_port(spec)
             print(f"  {spec.name:<14} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
+        print(f"  {'metrics':<14} each API at /metrics; relay and consumers at the API port + 100")
         print(f"\nEvent catalogue (AsyncAPI): {ROOT / 'docs' / 'asyncapi.json'}")
         print(f"Logs: {LOGS}")
         print(f"\nDemo tokens for tenant '{DEMO_TENANT}' (also: python -m shared.auth --keys .local/jwt issue --tenant {DEMO_TENANT} --role planner):")
@@ -227,6 +230,9 @@ def main() -> int:
         pass
     except StackError as exc:
         print(f"\nerror: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except Exception as exc:  # a clear line, not a traceback; the details are in the logs
+        print(f"\nerror: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
         print("\nstopping ...", flush=True)

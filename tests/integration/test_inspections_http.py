@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from datetime import date, datetime, timezone
 
+import psycopg
 import pytest
 
 from services.inspections.bootstrap import SERVICE
@@ -244,6 +245,9 @@ def test_dossier_sample_is_reproducible_and_days_late_are_computed(world):
     bad = c.post(f"/v1/units/{world.unit_id}/dossiers", headers={**world.member, "content-type": "text/csv"},
                  content=b"code,field,received_on,due_on\nHS-1,land,2026-13-01,2026-02-01\n")
     assert bad.status_code == 422 and "line 2" in bad.json()["message"]
+    legacy = c.post(f"/v1/units/{world.unit_id}/dossiers", headers={**world.member, "content-type": "text/csv"},
+                    content="code,field,received_on,due_on\nHS-1,đất đai,2026-01-05,2026-01-20\n".encode("utf-16"))
+    assert legacy.status_code == 422 and "UTF-8" in legacy.json()["message"]
 
     sample = {"id": uid(), "size": 5, "seed": "Sở Nội vụ 2026"}
     drawn = c.post(f"/v1/inspections/{iid}/dossier-sample", headers=world.member, json=sample)
@@ -280,5 +284,11 @@ def test_another_tenants_records_are_404(world, service_harness):
     # Reusing another tenant's record id is refused, not merged.
     r = c.post("/v1/inspections", headers=intruder, json={"id": iid, "unit_id": world.unit_id, "reason": "x"})
     assert r.status_code in (409, 422)
+    # An event of another tenant that names this tenant's records is refused (it goes to the dead letters).
+    with pytest.raises(psycopg.Error):
+        feed(world.svc, "tenant-intruder", "inspection.scheduled", scheduled_event(iid, world.unit_id))
+    with pytest.raises(psycopg.Error):
+        feed(world.svc, "tenant-intruder", "unit.changed", unit_event(world.unit_id, "Tên giả mạo"))
+    assert c.get(f"/v1/inspections/{iid}", headers=world.viewer).json()["unit_id"] == world.unit_id
     central = world.svc.auth("*", "central_viewer")
     assert c.get(f"/v1/inspections/{iid}", headers=central).status_code == 200

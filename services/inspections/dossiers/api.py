@@ -79,7 +79,12 @@ async def push_dossiers(unit_id: uuid.UUID, request: Request, principal: Princip
     if not (principal.can("inspections:write") or (principal.can("remediation:report") and principal.unit_id == str(unit_id))):
         principal.require("inspections:write")
     tenant = principal.write_scope()
-    raw = (await request.body()).decode("utf-8")
+    try:
+        raw = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("the body is not UTF-8 text (save the CSV as UTF-8)", field="body") from None
+    if "\x00" in raw:
+        raise Invalid("the body contains a NUL character", field="body")
     if request.headers.get("content-type", "").startswith("text/csv"):
         dossiers = _parse_csv(raw)
     else:

@@ -92,7 +92,12 @@ def get_inspection(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: R
     with runtime.db.tx(scope) as conn:
         row = check_visible(principal, store.get(conn, scope, str(inspection_id)))
         replies = store.citizen_replies(conn, str(inspection_id))
-    return {**inspection_view(row, principal), "citizen_replies": replies}
+        unit = replicas.unit(conn, row["tenant"], str(row["unit_id"]))
+        team = replicas.team(conn, row["tenant"], str(row["team_id"])) if row["team_id"] else None
+    # Names from the replicas; a merged unit shows its successor so readers can follow the reorganisation.
+    return {**inspection_view(row, principal), "citizen_replies": replies,
+            "unit": unit and {k: unit[k] for k in ("name", "code", "level", "kind", "valid_to", "successor_id")},
+            "team": team and {"name": team["name"], "leader": team["leader"].get("name")}}
 
 
 @router.post("/inspections/{inspection_id}/start", summary="Start the visit (publishes inspection.started)")

@@ -65,6 +65,9 @@ def test_scheduled_inspection_runs_to_closure_with_overdue_detection(service_har
     wait_until(lambda: c.get(f"/v1/units/{unit_id}/dossiers", headers=member).status_code == 200)
 
     assert c.post(f"/v1/inspections/{iid}/start", headers=member).json()["status"] == "in_progress"
+    shown = wait_until(lambda: (lambda b: b["team"] and b)(c.get(f"/v1/inspections/{iid}", headers=head).json()))
+    assert shown["unit"]["name"] == "UBND phường Phước Hậu" and shown["team"] == {
+        "name": "Đoàn kiểm tra công vụ số 1", "leader": "Lê Thị Thu"}
     # The replicated checklist is enforced: an unknown criterion is refused.
     assert wait_until(lambda: c.post(f"/v1/inspections/{iid}/findings", headers=member, json={
         "id": uid(), "criterion_code": "9.9", "severity": "minor", "description": "x"}).status_code == 422)

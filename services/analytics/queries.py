@@ -282,12 +282,19 @@ def scorecard(ctx: Context, unit_id: str, with_officials: bool) -> dict[str, Any
     """One unit's year with the facts behind every number; its head and deputies if allowed to see them."""
     members = _absorbed(ctx, unit_id)
     facts = store.unit_facts(ctx.conn, ctx.tenant, members, ctx.f.period)
+    inspected = sum(r["done"] for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period) if r["unit_id"] in members)
+    card = _card(ctx, unit_id, members, facts, inspected)
+    if with_officials:
+        card["officials"] = _officials(ctx, unit_id, facts["assessments"])
+    return card
+
+
+def _card(ctx: Context, unit_id: str, members: list[str], facts: dict[str, list[dict]], inspected: int) -> dict[str, Any]:
     codes = Counter(f["criterion_code"] for f in facts["findings"])
     rems = [Remediation(r["id"], r["unit_id"], r["deadline"], r["accepted_on"]) for r in facts["remediations"]]
     rem = remediation_summary(rems, ctx.f.today)
-    inspected = sum(r["done"] for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period) if r["unit_id"] in members)
     late = [d for d in facts["dossiers"] if d["late"]]
-    card: dict[str, Any] = {
+    return {
         "unit_id": unit_id, "name": ctx.name(unit_id), "level": unit_level(ctx.units, unit_id), "includes_units": members,
         "inspections_done": inspected,
         "findings": len(facts["findings"]),
@@ -308,9 +315,6 @@ def scorecard(ctx: Context, unit_id: str, with_officials: bool) -> dict[str, Any
                                               if r.accepted_on and r.deadline and r.accepted_on <= r.deadline),
         },
     }
-    if with_officials:
-        card["officials"] = _officials(ctx, unit_id, facts["assessments"])
-    return card
 
 
 def _officials(ctx: Context, unit_id: str, assessment_rows: list[dict]) -> list[dict[str, Any]]:
@@ -333,9 +337,24 @@ def _officials(ctx: Context, unit_id: str, assessment_rows: list[dict]) -> list[
 def scorecards(ctx: Context) -> Answer:
     """The scorecard of every unit of the tree asked for (facts included; officials in the single-unit view)."""
     ids = sorted(u.unit_id for u in units_existing(ctx.units, ctx.f.as_of) if ctx.keep(u.unit_id))
-    rows = [scorecard(ctx, u, with_officials=False) for u in ids]
-    for r in rows:
-        r["repeated_criteria"] = len(r["repeated_criteria"])
+    # One read of each fact table for the whole tenant, grouped by the unit each fact counts for.
+    facts = store.unit_facts(ctx.conn, ctx.tenant, None, ctx.f.period)
+    grouped: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for kind, items in facts.items():
+        for item in items:
+            grouped[ctx.owner(item["unit_id"])][kind].append(item)
+    members: dict[str, list[str]] = defaultdict(list)
+    for u in ctx.units:
+        members[ctx.owner(u)].append(u)
+    inspected: Counter = Counter()
+    for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period):
+        inspected[ctx.owner(r["unit_id"])] += r["done"]
+    rows = []
+    for u in ids:
+        mine = {kind: grouped[u].get(kind, []) for kind in facts}
+        row = _card(ctx, u, sorted(members[u]), mine, inspected[u])
+        row["repeated_criteria"] = len(row["repeated_criteria"])
+        rows.append(row)
     rows.sort(key=lambda r: (-r["findings"], r["unit_id"]))
     return Answer(f"Bảng tổng hợp kết quả theo đơn vị, {ctx.f.period.label()}",
                   [("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("inspections_done", "Số cuộc kiểm tra"),

@@ -32,6 +32,9 @@ from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+# A running rebuild writes progress at least every batch poll (0.5 s); silence this long means it died.
+STALE_SECONDS = 300
+
 
 def live_consumer_name(runtime: Runtime) -> str:
     """The inbox name of the main consumer group (what ServiceDefinition.consumer gives it)."""
@@ -42,8 +45,10 @@ def begin(runtime: Runtime, source: str) -> int:
     """Record a new run; 409 while another is running."""
     with runtime.db.tx("*") as conn:
         conn.execute("LOCK TABLE rebuild_runs IN EXCLUSIVE MODE")
-        if conn.execute("SELECT 1 FROM rebuild_runs WHERE status = 'running'").fetchone():
+        if conn.execute("SELECT 1 FROM rebuild_runs WHERE status = 'running' AND updated_at > now() - make_interval(secs => %s)",
+                        [STALE_SECONDS]).fetchone():
             raise Conflict("a rebuild is already running")
+        conn.execute("UPDATE rebuild_runs SET status = 'abandoned' WHERE status = 'running'")
         return conn.execute("INSERT INTO rebuild_runs (source, status) VALUES (%s, 'running') RETURNING id",
                             [source]).fetchone()["id"]
 
@@ -59,7 +64,7 @@ def status(runtime: Runtime) -> dict | None:
 
 
 def _progress(runtime: Runtime, run_id: int, **values) -> None:
-    sets = ", ".join(f"{k} = %s" for k in values)
+    sets = ", ".join([f"{k} = %s" for k in values] + ["updated_at = now()"])
     with runtime.db.tx("*") as conn:
         conn.execute(f"UPDATE rebuild_runs SET {sets} WHERE id = %s", [*values.values(), run_id])
 
@@ -155,12 +160,10 @@ def run(runtime: Runtime, run_id: int, outbox_urls: list[str] | None = None, sto
             _replay_outboxes(runtime, run_id, outbox_urls, stop)
         else:
             _replay_topics(runtime, run_id, stop)
-        _progress(runtime, run_id, status="stopped" if stop.is_set() else "done")
+        _progress(runtime, run_id, status="stopped" if stop.is_set() else "done", finished_at=runtime.clock())
     except Exception as exc:
         log.exception("rebuild failed")
-        _progress(runtime, run_id, status="failed", error=str(exc)[:2000])
-    finally:
-        _progress(runtime, run_id, finished_at=runtime.clock())
+        _progress(runtime, run_id, status="failed", error=str(exc)[:2000], finished_at=runtime.clock())
 
 
 def start(runtime: Runtime, outbox_urls: list[str] | None = None) -> int:

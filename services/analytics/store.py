@@ -69,26 +69,23 @@ def concluded_units(conn: psycopg.Connection, tenant: str, plan_id: str) -> list
     return [r["u"] for r in rows]
 
 
-def unit_facts(conn: psycopg.Connection, tenant: str, unit_ids: list[str], period: Period) -> dict[str, list[dict]]:
-    """The facts of a scorecard: findings, dossier checks, recommendations, assessments and remediations."""
-    span = [tenant, unit_ids, period.first, period.last_day]
+def unit_facts(conn: psycopg.Connection, tenant: str, unit_ids: list[str] | None, period: Period) -> dict[str, list[dict]]:
+    """The facts of scorecards: findings, dossier checks, recommendations, assessments, remediations (None: every unit)."""
+    units = "" if unit_ids is None else " AND unit_id = ANY(%s::uuid[])"
+    span = [tenant] + ([] if unit_ids is None else [unit_ids]) + [period.first, period.last_day]
+
+    def rows(select: str, table: str, day: str, order: str) -> list[dict]:
+        return list(conn.execute(f"SELECT {select}, unit_id::text AS unit_id FROM {table} WHERE tenant = %s{units} "
+                                 f"AND {day} BETWEEN %s AND %s ORDER BY {day}, {order}", span))
+
     return {
-        "findings": list(conn.execute(
-            "SELECT finding_id::text AS id, unit_id::text AS unit_id, criterion_code, severity, recorded_on FROM findings "
-            "WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND recorded_on BETWEEN %s AND %s ORDER BY recorded_on, finding_id", span)),
-        "dossiers": list(conn.execute(
-            "SELECT check_id::text AS id, unit_id::text AS unit_id, field, late, days_late FROM dossier_checks "
-            "WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND received_on BETWEEN %s AND %s ORDER BY received_on, check_id", span)),
-        "recommendations": list(conn.execute(
-            "SELECT recommendation_id::text AS id, unit_id::text AS unit_id, kind, official_ref, discipline_level FROM recommendations "
-            "WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND concluded_on BETWEEN %s AND %s ORDER BY concluded_on, recommendation_id", span)),
-        "assessments": list(conn.execute(
-            "SELECT assessment_id::text AS id, unit_id::text AS unit_id, official_ref, position, task_execution, processing_time, quality "
-            "FROM head_assessments WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND assessed_on BETWEEN %s AND %s "
-            "ORDER BY assessed_on, assessment_id", span)),
-        "remediations": list(conn.execute(
-            "SELECT remediation_id::text AS id, unit_id::text AS unit_id, deadline, accepted_on FROM remediations "
-            "WHERE tenant = %s AND unit_id = ANY(%s::uuid[]) AND deadline BETWEEN %s AND %s ORDER BY deadline, remediation_id", span)),
+        "findings": rows("finding_id::text AS id, criterion_code, severity, recorded_on", "findings", "recorded_on", "finding_id"),
+        "dossiers": rows("check_id::text AS id, field, late, days_late", "dossier_checks", "received_on", "check_id"),
+        "recommendations": rows("recommendation_id::text AS id, kind, official_ref, discipline_level", "recommendations",
+                                "concluded_on", "recommendation_id"),
+        "assessments": rows("assessment_id::text AS id, official_ref, position, task_execution, processing_time, quality",
+                            "head_assessments", "assessed_on", "assessment_id"),
+        "remediations": rows("remediation_id::text AS id, deadline, accepted_on", "remediations", "deadline", "remediation_id"),
     }
 
 

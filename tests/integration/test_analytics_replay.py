@@ -450,10 +450,16 @@ def check_figures(svc, h, p: Province) -> dict:
         assert o["rating"] == expected_rating(p, ref), o
         assert sorted(o["assessment_ids"]) == sorted(a["id"] for a in p.assessments if a["ref"] == ref and a["year"] == YEAR)
     assert officials[p.heads[dept]["head"]]["name"] == "Giám đốc Sở Tài chính"
-    plain = svc.client.get(f"/v1/scorecards/{dept}", params={"year": YEAR}, headers=h).json()
+    plain = svc.client.get(f"/v1/scorecards/{dept}", params={"year": YEAR, "today": TODAY.isoformat()}, headers=h).json()
     assert "officials" not in plain and plain["facts"] == card["facts"]
-    out["scorecards"] = ask(svc, h, "scorecards")
-    assert {r["unit_id"] for r in out["scorecards"]["rows"]} == {u for u in p.units if u not in p.successor}
+    listed = out["scorecards"] = ask(svc, h, "scorecards")
+    rows = {r["unit_id"]: r for r in listed["rows"]}
+    assert set(rows) == {u for u in p.units if u not in p.successor}
+    assert rows[dept]["facts"] == card["facts"] and rows[dept]["findings"] == card["findings"]
+    for unit, row in rows.items():
+        assert row["findings"] == sum(1 for v in p.violations if now(p, v["unit"]) == unit and in_year(v["on"]))
+        assert row["inspections_done"] == sum(1 for f in p.inspections.values()
+                                              if now(p, f["unit"]) == unit and in_year(f["concluded_on"]))
     return out
 
 

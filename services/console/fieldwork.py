@@ -1,0 +1,209 @@
+"""Inspectors' pages: today's inspections, the checklist, findings (also offline), dossier checks, conclusion."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from services.console.backend import BackendError
+from services.console.i18n import VIETNAM
+from services.console.session import User
+from services.console.web import Console, ConsoleDep, UserDep, back, failed, form_uuid, render
+
+router = APIRouter()
+REC_KINDS = ("reminder", "correction", "self_criticism", "disciplinary", "procedure_change")
+
+
+def today_in_vietnam() -> date:
+    return datetime.now(VIETNAM).date()
+
+
+async def unit_names(c: Console, user: User) -> dict[str, str]:
+    """Unit id -> name from the plans service's tree (ids stay visible if it is away)."""
+    try:
+        tree = await c.backends.get("plans", "/v1/units/tree", token=user.token, shape="flat")
+    except BackendError:
+        return {}
+    return {u["id"]: u["name"] for u in tree["units"]}
+
+
+def is_today(item: dict[str, Any], today: date) -> bool:
+    """On today's list: under way, or scheduled with today inside its window."""
+    if item["status"] == "in_progress":
+        return True
+    start, end = item.get("window_start"), item.get("window_end")
+    return item["status"] == "scheduled" and bool(start and end) and start <= today.isoformat() <= end
+
+
+@router.get("/inspections")
+async def inspections_page(request: Request, user: UserDep, c: ConsoleDep):
+    page, names = await c.backends.gather(c.backends.get("inspections", "/v1/inspections", token=user.token, limit=200),
+                                          unit_names(c, user))
+    today = today_in_vietnam()
+    items = sorted(page["items"], key=lambda i: (i.get("window_start") or "", i["id"]))
+    todays = [i for i in items if is_today(i, today)]
+    others = [i for i in items if not is_today(i, today) and i["status"] in ("scheduled", "in_progress")]
+    done = [i for i in items if i["status"] not in ("scheduled", "in_progress")]
+    return await render(request, "inspections.html", user, todays=todays, others=others, done=done, names=names,
+                        today=today)
+
+
+async def _checklist(c: Console, user: User, inspection: dict[str, Any]) -> list[dict[str, Any]]:
+    if not inspection.get("checklist_id"):
+        return []
+    try:
+        checklist = await c.backends.get("plans", f"/v1/checklists/{inspection['checklist_id']}", token=user.token,
+                                         version=inspection.get("checklist_version"))
+    except BackendError:
+        return []
+    return checklist.get("criteria") or []
+
+
+@router.get("/inspections/{inspection_id}")
+async def inspection_page(inspection_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    base = f"/v1/inspections/{inspection_id}"
+    inspection = await c.backends.get("inspections", base, token=user.token)
+    results, findings, sample, checks, conclusion, names, criteria = await c.backends.gather(
+        c.backends.get("inspections", f"{base}/checklist-results", token=user.token),
+        c.backends.get("inspections", f"{base}/findings", token=user.token),
+        c.backends.optional("inspections", f"{base}/dossier-sample", token=user.token),
+        c.backends.get("inspections", f"{base}/dossier-checks", token=user.token),
+        c.backends.optional("inspections", f"{base}/conclusion", token=user.token),
+        unit_names(c, user), _checklist(c, user, inspection))
+    by_code = {r["criterion_code"]: r for r in results["items"]}
+    checked = {x["dossier_code"] for x in checks["items"]}
+    return await render(request, "inspection.html", user, inspection=inspection, criteria=criteria, results=by_code,
+                        findings=findings["items"], sample=sample, checks=checks["items"], checked=checked,
+                        conclusion=conclusion, names=names, rec_kinds=REC_KINDS,
+                        writable=user.has("team_leader", "team_member") and inspection["status"] == "in_progress",
+                        can_start=user.has("team_leader", "team_member") and inspection["status"] == "scheduled",
+                        can_conclude=user.has("team_leader") and inspection["status"] == "in_progress",
+                        today=today_in_vietnam())
+
+
+@router.post("/inspections/{inspection_id}/start")
+async def start(inspection_id: str, user: UserDep, c: ConsoleDep):
+    url = f"/inspections/{inspection_id}"
+    try:
+        await c.backends.send("inspections", "POST", f"/v1{url}/start", token=user.token)
+    except BackendError as exc:
+        return failed(url, exc)
+    return back(url, ok="saved")
+
+
+@router.post("/inspections/{inspection_id}/results")
+async def record_result(inspection_id: str, user: UserDep, c: ConsoleDep, criterion_code: Annotated[str, Form()],
+                        result: Annotated[str, Form()], note: Annotated[str, Form()] = "", id: Annotated[str, Form()] = ""):
+    url = f"/inspections/{inspection_id}"
+    try:
+        await c.backends.send("inspections", "POST", f"/v1{url}/checklist-results", token=user.token, json={
+            "id": form_uuid(id), "criterion_code": criterion_code, "result": result, "note": note})
+    except BackendError as exc:
+        return failed(url + "#checklist", exc)
+    return back(url + "#checklist", ok="saved")
+
+
+# -- findings: JSON for the offline queue (app.js), a plain form for browsers without JS ---------------
+@router.post("/api/inspections/{inspection_id}/findings")
+async def finding_json(inspection_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    """Forwards the queued finding as is: its client-generated id makes a resend a harmless 200."""
+    body = await request.json()
+    response = await c.backends.send("inspections", "POST", f"/v1/inspections/{inspection_id}/findings",
+                                     token=user.token, json=body)
+    return JSONResponse(response.json(), status_code=response.status_code)
+
+
+@router.post("/api/findings/{finding_id}/evidence")
+async def evidence_json(finding_id: str, user: UserDep, c: ConsoleDep, file: UploadFile, id: Annotated[str, Form()]):
+    content = await file.read()
+    response = await c.backends.send("inspections", "POST", f"/v1/findings/{finding_id}/evidence", token=user.token,
+                                     data={"id": id}, files={"file": (file.filename or "anh.jpg", content,
+                                                                      file.content_type or "image/jpeg")})
+    return JSONResponse(response.json(), status_code=response.status_code)
+
+
+@router.post("/inspections/{inspection_id}/findings")
+async def finding_form(inspection_id: str, user: UserDep, c: ConsoleDep, id: Annotated[str, Form()],
+                       criterion_code: Annotated[str, Form()], severity: Annotated[str, Form()],
+                       description: Annotated[str, Form()], photo: UploadFile | None = None,
+                       photo_id: Annotated[str, Form()] = ""):
+    url = f"/inspections/{inspection_id}"
+    try:
+        finding = (await c.backends.send("inspections", "POST", f"/v1{url}/findings", token=user.token, json={
+            "id": form_uuid(id), "criterion_code": criterion_code, "severity": severity,
+            "description": description})).json()
+        content = await photo.read() if photo is not None else b""
+        if content:
+            await c.backends.send("inspections", "POST", f"/v1/findings/{finding['id']}/evidence", token=user.token,
+                                  data={"id": form_uuid(photo_id)},
+                                  files={"file": (photo.filename or "anh.jpg", content, photo.content_type or "image/jpeg")})
+    except BackendError as exc:
+        return failed(url + "#findings", exc)
+    return back(url + "#findings", ok="saved")
+
+
+@router.get("/evidence/{evidence_id}")
+async def evidence(evidence_id: str, user: UserDep, c: ConsoleDep):
+    response = await c.backends.request("inspections", "GET", f"/v1/evidence/{evidence_id}", token=user.token)
+    return Response(response.content, media_type=response.headers.get("content-type"),
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+# -- dossier checks ------------------------------------------------------------------------------------
+@router.post("/inspections/{inspection_id}/dossier-sample")
+async def draw_sample(inspection_id: str, user: UserDep, c: ConsoleDep, size: Annotated[int, Form()],
+                      id: Annotated[str, Form()] = ""):
+    url = f"/inspections/{inspection_id}"
+    try:
+        await c.backends.send("inspections", "POST", f"/v1{url}/dossier-sample", token=user.token,
+                              json={"id": form_uuid(id), "size": size})
+    except BackendError as exc:
+        return failed(url + "#dossiers", exc)
+    return back(url + "#dossiers", ok="saved")
+
+
+@router.post("/inspections/{inspection_id}/dossier-checks")
+async def check_dossier(inspection_id: str, user: UserDep, c: ConsoleDep, dossier_code: Annotated[str, Form()],
+                        note: Annotated[str, Form()] = "", id: Annotated[str, Form()] = ""):
+    url = f"/inspections/{inspection_id}"
+    try:
+        await c.backends.send("inspections", "POST", f"/v1{url}/dossier-checks", token=user.token,
+                              json={"id": form_uuid(id), "dossier_code": dossier_code, "note": note})
+    except BackendError as exc:
+        return failed(url + "#dossiers", exc)
+    return back(url + "#dossiers", ok="saved")
+
+
+# -- conclusion ----------------------------------------------------------------------------------------
+@router.post("/inspections/{inspection_id}/conclusion")
+async def conclude(inspection_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    url = f"/inspections/{inspection_id}"
+    form = await request.form()
+    recommendations = []
+    for n in range(int(form.get("rec_count") or 0)):
+        text = str(form.get(f"rec_text_{n}") or "").strip()
+        if not text:
+            continue
+        days = str(form.get(f"rec_days_{n}") or "").strip()
+        recommendations.append({"id": form_uuid(form.get(f"rec_id_{n}")), "kind": form.get(f"rec_kind_{n}"),
+                                "text": text, "finding_id": form.get(f"rec_finding_{n}") or None,
+                                "deadline_working_days": int(days) if days.isdigit() else None})
+    body = {"id": form_uuid(form.get("id")), "summary": form.get("summary"), "recommendations": recommendations,
+            "document": {"kind": "notice", "number": form.get("number"), "date": form.get("doc_date"),
+                         "place": form.get("place"), "signer_title": form.get("signer_title"),
+                         "signer_name": form.get("signer_name")}}
+    try:
+        await c.backends.send("inspections", "POST", f"/v1{url}/conclusion", token=user.token, json=body)
+    except BackendError as exc:
+        return failed(url + "#conclusion", exc)
+    return back(url + "#conclusion", ok="saved")
+
+
+@router.get("/inspections/{inspection_id}/conclusion.docx")
+async def conclusion_docx(inspection_id: str, user: UserDep, c: ConsoleDep):
+    response = await c.backends.request("inspections", "GET", f"/v1/inspections/{inspection_id}/conclusion.docx",
+                                        token=user.token)
+    return Response(response.content, media_type=response.headers.get("content-type"),
+                    headers={"Content-Disposition": response.headers.get("content-disposition", "attachment")})

@@ -3,7 +3,6 @@ to closure, with overdue detection run twice at once under a controllable clock,
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import Counter
 from datetime import datetime, timezone
 
@@ -127,6 +126,11 @@ def test_scheduled_inspection_runs_to_closure_with_overdue_detection(service_har
 
     # B: reported with evidence, sent back, reported again, accepted. Only the unit's head may report.
     stranger = svc.auth(tenant, "unit_head", unit_id=uid())
+    assert c.get("/v1/remediations", headers=stranger).json()["items"] == []
+    assert c.get(f"/v1/remediations/{rem_b}", headers=stranger).status_code == 404
+    assert len(c.get("/v1/remediations", headers=head).json()["items"]) == 2
+    early = c.post(f"/v1/remediations/{rem_b}/verification", headers=leader, json={"id": uid(), "outcome": "accepted"})
+    assert early.status_code == 409 and "assigned" in early.json()["message"]
     assert c.post(f"/v1/remediations/{rem_b}/reports", headers=stranger, data={"id": uid(), "progress": "done"}).status_code == 403
     report = {"id": uid(), "progress": "done", "note": "Đã ban hành quy trình mới"}
     first = c.post(f"/v1/remediations/{rem_b}/reports", headers=head, data=report,
@@ -143,6 +147,11 @@ def test_scheduled_inspection_runs_to_closure_with_overdue_detection(service_har
                   json={"id": uid(), "outcome": "accepted"}).json()["status"] == "verified"
 
     # A: extended; the new deadline can go overdue again, once.
+    assert c.post(f"/v1/remediations/{rem_a}/extensions", headers=member,
+                  json={"id": uid(), "new_deadline": "2026-05-08", "reason": "x"}).status_code == 403
+    backwards = c.post(f"/v1/remediations/{rem_a}/extensions", headers=leader,
+                       json={"id": uid(), "new_deadline": "2026-04-01", "reason": "Nhầm"})
+    assert backwards.status_code == 422 and backwards.json()["field"] == "body.new_deadline"
     ext = c.post(f"/v1/remediations/{rem_a}/extensions", headers=leader,
                  json={"id": uid(), "new_deadline": "2026-05-08", "reason": "Chờ Hội đồng kỷ luật họp"})
     assert ext.status_code == 201 and ext.json()["deadline"] == "2026-05-08"

@@ -32,6 +32,7 @@ class AskParams(BaseModel):
     as_of: date | None = Field(None, description="attribute to the unit tree valid on this day; default: the current tree")
     level: int | None = Field(None, ge=1, description="only units of this level of the tree")
     group_by: str | None = Field(None, description="violations: criterion|unit|level|severity|month; dossiers: field|unit")
+    rollup: int | None = Field(None, ge=1, description="count each unit under its ancestor at this level of the tree")
     today: date | None = Field(None, description="the day overdue is measured on; default: today")
     tenant: str | None = Field(None, description="central roles: the province to look at")
 
@@ -45,7 +46,7 @@ def _filters(runtime: Runtime, params: AskParams, name: str | None = None) -> qu
     if params.group_by is not None and params.group_by not in GROUPINGS.get(name or "", set()):
         raise Invalid(f"group_by {params.group_by!r} is not offered here", field="query.group_by")
     return queries.Filters(Period(params.year, params.month_from, params.month_to), params.today or runtime.clock().date(),
-                           params.as_of, params.level, params.group_by)
+                           params.as_of, params.level, params.group_by, params.rollup)
 
 
 def _one_tenant(principal: Principal, params: AskParams) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving time in Vietnam
 
@@ -99,6 +99,17 @@ def attribute(units: Mapping[str, UnitInfo], unit_id: str, as_of: date | None = 
         current = info.successor_id
 
 
+def ancestor_at(units: Mapping[str, UnitInfo], unit_id: str, level: int) -> str | None:
+    """The unit itself or its nearest ancestor at ``level`` (its current parent chain), if any."""
+    current, hops = units.get(unit_id), 0
+    while current is not None and hops < 20:
+        if current.level == level:
+            return current.unit_id
+        current = units.get(current.parent_id) if current.parent_id else None
+        hops += 1
+    return None
+
+
 def units_existing(units: Mapping[str, UnitInfo], as_of: date | None) -> list[UnitInfo]:
     """Units of the tree asked for: the current tree (no successor, not ended) or the tree valid at a date."""
     out = []
@@ -132,11 +143,13 @@ class ViolationCount:
 
 
 def group_violations(counts: Iterable[ViolationCount], units: Mapping[str, UnitInfo], by: str,
-                     as_of: date | None = None, level: int | None = None) -> dict[Any, int]:
-    """Sum violation counters by criterion, unit, level, severity or month, after attribution."""
+                     as_of: date | None = None, level: int | None = None,
+                     owner: Callable[[str], str] | None = None) -> dict[Any, int]:
+    """Sum violation counters by criterion, unit, level, severity or month, after attribution (or ``owner``)."""
+    owner = owner or (lambda u: attribute(units, u, as_of))
     out: Counter = Counter()
     for c in counts:
-        unit = attribute(units, c.unit_id, as_of)
+        unit = owner(c.unit_id)
         if level is not None and unit_level(units, unit) != level:
             continue
         key = {"criterion": c.criterion_code, "unit": unit, "level": unit_level(units, unit),
@@ -146,11 +159,12 @@ def group_violations(counts: Iterable[ViolationCount], units: Mapping[str, UnitI
 
 
 def repeat_violations(counts: Iterable[ViolationCount], units: Mapping[str, UnitInfo], as_of: date | None = None,
-                      level: int | None = None) -> list[dict[str, Any]]:
+                      level: int | None = None, owner: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """Units that broke the same criterion more than once, most repeated first."""
+    owner = owner or (lambda u: attribute(units, u, as_of))
     per: Counter = Counter()
     for c in counts:
-        unit = attribute(units, c.unit_id, as_of)
+        unit = owner(c.unit_id)
         if level is not None and unit_level(units, unit) != level:
             continue
         per[(unit, c.criterion_code)] += c.n
@@ -192,17 +206,21 @@ class Remediation:
     unit_id: str
     deadline: date | None
     accepted_on: date | None
+    assigned_on: date | None = None
 
 
 def remediation_summary(items: Iterable[Remediation], today: date) -> dict[str, Any]:
-    """On-time rate (accepted by the deadline among those due by today), open, overdue and their ages."""
-    due = on_time = open_ = 0
+    """On-time rate (accepted by the deadline among those due by today), open (age: days since
+    assignment), overdue (age: days past the deadline)."""
+    due = on_time = open_ = oldest_open = 0
     overdue: list[dict[str, Any]] = []
     for r in items:
         if r.deadline is None:  # only a report or verification arrived so far: not yet countable
             continue
         if r.accepted_on is None:
             open_ += 1
+            if r.assigned_on is not None:
+                oldest_open = max(oldest_open, (today - r.assigned_on).days)
             if r.deadline < today:
                 overdue.append({"remediation_id": r.remediation_id, "deadline": r.deadline,
                                 "days_overdue": (today - r.deadline).days})
@@ -212,7 +230,7 @@ def remediation_summary(items: Iterable[Remediation], today: date) -> dict[str, 
                 on_time += 1
     overdue.sort(key=lambda o: (-o["days_overdue"], o["remediation_id"]))
     return {"due": due, "on_time": on_time, "on_time_rate": rate(on_time, due), "open": open_,
-            "overdue": len(overdue), "max_days_overdue": max((o["days_overdue"] for o in overdue), default=0),
+            "oldest_open_days": oldest_open, "overdue": len(overdue), "max_days_overdue": max((o["days_overdue"] for o in overdue), default=0),
             "overdue_items": overdue}
 
 

@@ -14,7 +14,7 @@ import psycopg
 
 from services.analytics import store
 from services.analytics.domain import (
-    Assessment, Discipline, Period, Remediation, UnitInfo, attribute, group_violations, rank_by_risk, rate, ratio,
+    Assessment, Discipline, Period, Remediation, UnitInfo, ancestor_at, attribute, group_violations, rank_by_risk, rate, ratio,
     remediation_summary, repeat_violations, score_official, unit_label, unit_level, units_existing,
 )
 from shared.coverage import CoverageRule, Unit, evaluate
@@ -28,6 +28,7 @@ class Filters:
     as_of: date | None = None       # None: the current unit tree; a date: the tree valid on that day
     level: int | None = None        # only units of this level of the tree
     group_by: str | None = None
+    rollup: int | None = None       # count each unit under its ancestor at this level (e.g. communes under districts)
 
 
 @dataclass
@@ -51,7 +52,11 @@ class Context:
         self.units: dict[str, UnitInfo] = store.units(conn, tenant)
 
     def owner(self, unit_id: str) -> str:
-        return attribute(self.units, unit_id, self.f.as_of)
+        """The unit a record counts for: attribution across merges, then the roll-up level if asked."""
+        unit = attribute(self.units, unit_id, self.f.as_of)
+        if self.f.rollup is not None:
+            unit = ancestor_at(self.units, unit, self.f.rollup) or unit
+        return unit
 
     def keep(self, unit_id: str) -> bool:
         return self.f.level is None or unit_level(self.units, unit_id) == self.f.level
@@ -79,7 +84,7 @@ def coverage(ctx: Context) -> Answer:
     for plan in store.plans(ctx.conn, ctx.tenant, p.year):
         rules = [CoverageRule(r["id"], r["description"], r.get("level"), r.get("kind"), r.get("min_count"), r.get("per_level"))
                  for r in plan["coverage_rules"]]
-        covered = {ctx.owner(u) for u in store.concluded_units(ctx.conn, ctx.tenant, str(plan["plan_id"]))}
+        covered = {attribute(ctx.units, u, ctx.f.as_of) for u in store.concluded_units(ctx.conn, ctx.tenant, str(plan["plan_id"]))}
         results = []
         for res in evaluate(rules, tree, covered):
             item = asdict(res)
@@ -103,7 +108,7 @@ def violations(ctx: Context) -> Answer:
     """Violations grouped by criterion (default), unit, level, severity or month."""
     by = ctx.f.group_by or "criterion"
     counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period)
-    grouped = group_violations(counts, ctx.units, by, ctx.f.as_of, ctx.f.level)
+    grouped = group_violations(counts, ctx.units, by, level=ctx.f.level, owner=ctx.owner)
     titles = store.criteria(ctx.conn, ctx.tenant) if by == "criterion" else {}
     rows = []
     for key, n in grouped.items():
@@ -118,7 +123,8 @@ def violations(ctx: Context) -> Answer:
 
 def repeats(ctx: Context) -> Answer:
     """Units that broke the same criterion more than once, most repeats first."""
-    rows = repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period), ctx.units, ctx.f.as_of, ctx.f.level)
+    rows = repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period), ctx.units, level=ctx.f.level,
+                             owner=ctx.owner)
     for r in rows:
         r["name"] = ctx.name(r["unit_id"])
     return Answer(f"Đơn vị vi phạm lặp lại, {ctx.f.period.label()}",
@@ -146,7 +152,8 @@ def remediation(ctx: Context) -> Answer:
     total.pop("overdue_items")
     return Answer(f"Kết quả khắc phục theo đơn vị chịu trách nhiệm, {ctx.f.period.label()}",
                   [("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("due", "Đến hạn"), ("on_time", "Đúng hạn"),
-                   ("on_time_rate", "Tỷ lệ đúng hạn"), ("open", "Chưa hoàn thành"), ("overdue", "Quá hạn"),
+                   ("on_time_rate", "Tỷ lệ đúng hạn"), ("open", "Chưa hoàn thành"),
+                   ("oldest_open_days", "Số ngày tồn đọng lâu nhất"), ("overdue", "Quá hạn"),
                    ("max_days_overdue", "Số ngày quá hạn lâu nhất")], rows, ("name", ["overdue"]),
                   {"totals": total, "today": ctx.f.today.isoformat()})
 
@@ -196,7 +203,7 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
                               ctx.f.today)
     return {"inspections_planned": planned, "inspections_done": done, "units_inspected": len(inspected),
             "violations": sum(c.n for c in vcounts),
-            "units_with_repeats": len(repeat_violations(vcounts, ctx.units, ctx.f.as_of, ctx.f.level)),
+            "units_with_repeats": len(repeat_violations(vcounts, ctx.units, level=ctx.f.level, owner=ctx.owner)),
             "dossiers_checked": checked, "dossiers_late": late, "late_dossier_rate": rate(late, checked),
             "remediations_due": rem["due"], "remediation_on_time_rate": rem["on_time_rate"],
             "remediations_overdue": rem["overdue"]}
@@ -244,7 +251,7 @@ def _signals(ctx: Context) -> dict[str, dict[str, Any]]:
         o = out[ctx.owner(r["unit_id"])]
         o["dossiers_checked"] += r["checked"]
         o["dossiers_late"] += r["late"]
-    for r in repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period), ctx.units, ctx.f.as_of):
+    for r in repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period), ctx.units, owner=ctx.owner):
         out[r["unit_id"]]["repeated_criteria"] = r["repeated_criteria"]
     by_unit: dict[str, list[Remediation]] = defaultdict(list)
     for r in store.remediations(ctx.conn, ctx.tenant, ctx.f.period):
@@ -291,7 +298,7 @@ def scorecard(ctx: Context, unit_id: str, with_officials: bool) -> dict[str, Any
 
 def _card(ctx: Context, unit_id: str, members: list[str], facts: dict[str, list[dict]], inspected: int) -> dict[str, Any]:
     codes = Counter(f["criterion_code"] for f in facts["findings"])
-    rems = [Remediation(r["id"], r["unit_id"], r["deadline"], r["accepted_on"]) for r in facts["remediations"]]
+    rems = [Remediation(r["id"], r["unit_id"], r["deadline"], r["accepted_on"], r["assigned_on"]) for r in facts["remediations"]]
     rem = remediation_summary(rems, ctx.f.today)
     late = [d for d in facts["dossiers"] if d["late"]]
     return {

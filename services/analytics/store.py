@@ -53,9 +53,9 @@ def dossier_counts(conn: psycopg.Connection, tenant: str, period: Period) -> lis
 def remediations(conn: psycopg.Connection, tenant: str, period: Period) -> list[Remediation]:
     """Remediations whose deadline falls in the period (the period they answer for)."""
     rows = conn.execute(
-        "SELECT remediation_id::text AS id, unit_id::text AS unit_id, deadline, accepted_on FROM remediations "
+        "SELECT remediation_id::text AS id, unit_id::text AS unit_id, deadline, accepted_on, assigned_on FROM remediations "
         "WHERE tenant = %s AND deadline BETWEEN %s AND %s", [tenant, period.first, period.last_day]).fetchall()
-    return [Remediation(r["id"], r["unit_id"], r["deadline"], r["accepted_on"]) for r in rows]
+    return [Remediation(r["id"], r["unit_id"], r["deadline"], r["accepted_on"], r["assigned_on"]) for r in rows]
 
 
 def plans(conn: psycopg.Connection, tenant: str, year: int) -> list[dict[str, Any]]:
@@ -85,7 +85,7 @@ def unit_facts(conn: psycopg.Connection, tenant: str, unit_ids: list[str] | None
                                 "concluded_on", "recommendation_id"),
         "assessments": rows("assessment_id::text AS id, official_ref, position, task_execution, processing_time, quality",
                             "head_assessments", "assessed_on", "assessment_id"),
-        "remediations": rows("remediation_id::text AS id, deadline, accepted_on", "remediations", "deadline", "remediation_id"),
+        "remediations": rows("remediation_id::text AS id, deadline, accepted_on, assigned_on", "remediations", "deadline", "remediation_id"),
     }
 
 

@@ -187,7 +187,7 @@ class Province:
                 self.emit("remediation.verified", {"remediation_id": rem, "inspection_id": iid, "unit_id": unit,
                                                    "outcome": "accepted", "note": "Đạt yêu cầu", "verified_at": stamp(accepted),
                                                    "deadline": deadline.isoformat()})
-            self.remediations[rem] = {"unit": unit, "deadline": deadline, "accepted": accepted}
+            self.remediations[rem] = {"unit": unit, "deadline": deadline, "accepted": accepted, "assigned": day}
 
 
 def build_province(tenant: str, name: str, seed: int, merge: bool) -> Province:
@@ -264,13 +264,14 @@ def expected_repeats(p: Province) -> dict:
 
 
 def expected_remediation(p: Province) -> dict:
-    out: dict = defaultdict(lambda: {"due": 0, "on_time": 0, "open": 0, "overdue": 0, "max_days_overdue": 0})
+    out: dict = defaultdict(lambda: {"due": 0, "on_time": 0, "open": 0, "oldest_open_days": 0, "overdue": 0, "max_days_overdue": 0})
     for r in p.remediations.values():
         if not in_year(r["deadline"]):
             continue
         e = out[now(p, r["unit"])]
         if r["accepted"] is None:
             e["open"] += 1
+            e["oldest_open_days"] = max(e["oldest_open_days"], (TODAY - r["assigned"]).days)
             if r["deadline"] < TODAY:
                 e["overdue"] += 1
                 e["max_days_overdue"] = max(e["max_days_overdue"], (TODAY - r["deadline"]).days)
@@ -396,6 +397,9 @@ def check_figures(svc, h, p: Province) -> dict:
         assert {str(r["key"]): r["violations"] for r in got["rows"]} == {str(k): n for k, n in expected_violations(p, by).items()}
     before = ask(svc, h, "violations", group_by="unit", as_of="2025-06-30")
     assert {r["key"]: r["violations"] for r in before["rows"]} == expected_violations(p, "unit", as_before_merge=True)
+    root = next(iter(p.units))
+    rolled = ask(svc, h, "violations", group_by="unit", rollup=1)
+    assert {r["key"]: r["violations"] for r in rolled["rows"]} == {root: sum(expected_violations(p, "criterion").values())}
     rep = out["repeats"] = ask(svc, h, "repeat-violations")
     assert {r["unit_id"]: r["criteria"] for r in rep["rows"]} == expected_repeats(p)
     if p.successor:
@@ -406,7 +410,8 @@ def check_figures(svc, h, p: Province) -> dict:
 
     # Remediation by responsible unit.
     rem = out["remediation"] = ask(svc, h, "remediation")
-    got = {r["unit_id"]: {k: r[k] for k in ("due", "on_time", "open", "overdue", "max_days_overdue")} for r in rem["rows"]}
+    got = {r["unit_id"]: {k: r[k] for k in ("due", "on_time", "open", "oldest_open_days", "overdue", "max_days_overdue")}
+           for r in rem["rows"]}
     assert got == expected_remediation(p)
     exp = expected_remediation(p).values()
     due, on_time = sum(e["due"] for e in exp), sum(e["on_time"] for e in exp)

@@ -5,7 +5,7 @@ from datetime import date
 
 from services.analytics.charts import bar_chart
 from services.analytics.domain import (
-    Assessment, Discipline, Period, Remediation, UnitInfo, ViolationCount, attribute, contribution_delta, group_violations,
+    Assessment, Discipline, Period, Remediation, UnitInfo, ViolationCount, ancestor_at, attribute, contribution_delta, group_violations,
     local_date, rank_by_risk, ratio, remediation_summary, repeat_violations, risk_score, score_official, units_existing,
 )
 from services.analytics.exports import to_csv, to_xlsx
@@ -38,6 +38,16 @@ def test_successor_chains_are_followed_and_cycles_stop():
     loop = {"x": UnitInfo("x", "X", 3, "c", valid_to=date(2024, 1, 1), successor_id="y"),
             "y": UnitInfo("y", "Y", 3, "c", valid_to=date(2024, 1, 1), successor_id="x")}
     assert attribute(loop, "x") == "y"
+
+
+def test_ancestor_at_a_level_rolls_units_up():
+    assert ancestor_at(UNITS, "xa-moi", 1) == "tinh"
+    assert ancestor_at(UNITS, "so-nv", 2) == "so-nv"
+    assert ancestor_at(UNITS, "so-nv", 3) is None and ancestor_at(UNITS, "unknown", 1) is None
+    counts = [ViolationCount("xa-a", date(2025, 3, 1), "GIO", "minor", 1), ViolationCount("so-nv", date(2025, 5, 1), "GIO", "minor", 1)]
+    to_province = lambda u: ancestor_at(UNITS, attribute(UNITS, u), 1) or u  # noqa: E731
+    assert group_violations(counts, UNITS, "unit", owner=to_province) == {"tinh": 2}
+    assert [r["unit_id"] for r in repeat_violations(counts, UNITS, owner=to_province)] == ["tinh"]
 
 
 def test_unit_tree_current_and_as_of():
@@ -75,12 +85,13 @@ def test_remediation_on_time_rate_open_and_overdue_age():
     today = date(2025, 12, 31)
     items = [Remediation("r1", "u", date(2025, 6, 30), date(2025, 6, 20)),   # on time
              Remediation("r2", "u", date(2025, 6, 30), date(2025, 7, 15)),   # late
-             Remediation("r3", "u", date(2025, 11, 30), None),               # overdue 31 days
+             Remediation("r3", "u", date(2025, 11, 30), None, date(2025, 10, 1)),  # overdue 31 days, open 91
              Remediation("r4", "u", date(2026, 2, 1), None),                 # open, not due
              Remediation("r5", "u", date(2026, 2, 1), date(2025, 12, 1)),    # early: due and on time
              Remediation("r6", "u", None, None)]                             # only a report arrived
     s = remediation_summary(items, today)
     assert (s["due"], s["on_time"], s["on_time_rate"], s["open"], s["overdue"], s["max_days_overdue"]) == (4, 2, 0.5, 2, 1, 31)
+    assert s["oldest_open_days"] == 91
     assert s["overdue_items"] == [{"remediation_id": "r3", "deadline": date(2025, 11, 30), "days_overdue": 31}]
     assert remediation_summary([], today)["on_time_rate"] is None
 

@@ -231,3 +231,23 @@ def test_coverage_gaps_conflicts_and_docx(service_harness, tenant):
                      "06/03/2023 - 10/03/2023", "Nguyễn Văn Ân, Phó Giám đốc Sở Nội vụ - Trưởng đoàn", "Nơi nhận:",
                      "Bộ Nội vụ (b/c)", "PHÓ CHỦ TỊCH", "Nguyễn Trung Hoàng"):
         assert expected in text, expected
+
+
+def test_demo_plan_on_the_seeded_demo_province_is_idempotent(service_harness, tenant):
+    from services.plans.org.seed import seed_province
+    from services.plans.planning.demo import create_demo_plan, install_default_checklist
+
+    svc = service_harness(PLANS)
+    seed_province(svc.runtime, tenant, "86")  # Vĩnh Long, as the start script does
+    checklist_id = install_default_checklist(svc.runtime, tenant)
+    plan_id = create_demo_plan(svc.runtime, tenant)
+    assert create_demo_plan(svc.runtime, tenant) == plan_id
+    viewer = auth(svc, tenant, "viewer")
+    plan = svc.client.get(f"/v1/plans/{plan_id}", headers=viewer).json()
+    assert (plan["status"], plan["checklist_id"], len(plan["planned_inspections"])) == ("approved", checklist_id, 8)
+    assert svc.client.get(f"/v1/plans/{plan_id}/coverage", headers=viewer).json()["satisfied"] is True
+    assert svc.client.get(f"/v1/plans/{plan_id}/conflicts", headers=viewer).json()["conflicts"] == []
+    assert len(svc.client.get("/v1/teams", headers=viewer).json()["items"]) == 1
+    text = docx_text(svc.client.get(f"/v1/plans/{plan_id}/document.docx", headers=viewer).content)
+    assert "ỦY BAN NHÂN DÂN TỈNH VĨNH LONG" in text and "Vĩnh Long, ngày 15 tháng 01 năm 2026" in text
+    assert "Số: 18/KH-UBND" in text and "Sở Nội vụ" in text

@@ -44,3 +44,11 @@ def test_a_draft_without_issuer_still_renders_with_blank_number_and_today():
     doc = plan_document(draft, criteria=[], units={}, teams={}, today=date(2026, 2, 3))
     assert doc.issuing_authority == "ỦY BAN NHÂN DÂN TỈNH" and doc.date == date(2026, 2, 3) and doc.symbol == "KH-UBND"
     assert "KẾ HOẠCH" in docx_text(render_docx(doc))
+
+
+def test_issuer_from_the_province_unit_name():
+    from services.plans.planning.demo import issuer_of
+
+    assert issuer_of("UBND tỉnh Vĩnh Long") == ("ỦY BAN NHÂN DÂN TỈNH VĨNH LONG", "Vĩnh Long")
+    assert issuer_of("UBND thành phố Hồ Chí Minh") == ("ỦY BAN NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH", "Hồ Chí Minh")
+    assert issuer_of("Đồng Tháp") == ("ỦY BAN NHÂN DÂN TỈNH ĐỒNG THÁP", "Đồng Tháp")

@@ -182,3 +182,14 @@ def schedule_counts(conn, *, tenant: str, start: date, end: date) -> list[dict]:
         f"WHERE (%(tenant)s = '*' OR i.tenant = %(tenant)s) AND p.status <> 'draft' "
         f"AND i.window_start BETWEEN %(start)s AND %(end)s GROUP BY i.form ORDER BY i.form",
         {"tenant": tenant, "start": start, "end": end}).fetchall()
+
+
+def find_plan(conn, *, tenant: str, year: int, title: str) -> dict | None:
+    """The plan of ``year`` with exactly this title (the demo plan is found again rather than made twice)."""
+    return conn.execute("SELECT * FROM plans WHERE tenant = %s AND year = %s AND body->>'title' = %s ORDER BY created_at LIMIT 1",
+                        [tenant, year, title]).fetchone()
+
+
+def find_team(conn, *, tenant: str, name: str) -> dict | None:
+    return conn.execute("SELECT * FROM teams WHERE tenant = %s AND name = %s ORDER BY created_at LIMIT 1",
+                        [tenant, name]).fetchone()

@@ -194,8 +194,10 @@ def format_number(value: Any, lang: str = "vi", decimals: int | None = None) -> 
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "" if value is None else str(value)
     if decimals is None:
-        decimals = 0 if float(value).is_integer() else 1
-    text = f"{value:,.{decimals}f}"
+        # Rates and averages: up to two decimals, without trailing zeros (0,75 · 1,5 · 2).
+        text = f"{value:,.2f}".rstrip("0").rstrip(".") if not float(value).is_integer() else f"{value:,.0f}"
+    else:
+        text = f"{value:,.{decimals}f}"
     if lang == "en":
         return text
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")

@@ -135,6 +135,9 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
     assert [(v["version"], v["status"], v["decision"]["number"]) for v in versions] == [
         (1, "approved", "125/QĐ-UBND"), (2, "amended", "890/QĐ-UBND")]
     assert len(versions[0]["snapshot"]["planned_inspections"]) == 2 and versions[1]["reason"].startswith("Điều chỉnh")
+    one = svc.client.get(f"{url}/versions/1", headers=auth(svc, tenant, "viewer")).json()
+    assert [p["id"] for p in one["snapshot"]["planned_inspections"]] == [i1, i2]
+    assert svc.client.get(f"{url}/versions/3", headers=auth(svc, tenant, "viewer")).status_code == 404
     stale = svc.client.post(f"{url}/close", headers={**auth(svc, tenant, ADMIN), "If-Match": etag}, json={})
     assert stale.status_code == 412
     early = svc.client.post(f"{url}/close", headers=auth(svc, tenant, ADMIN), json={"closed_on": "2026-01-10"})

@@ -17,6 +17,7 @@ from services.plans.planning.schemas import (Amendment, Approval, ChecklistCreat
                                              PlannedInspectionCreate, PlanReplace, TeamWrite)
 from shared.api import PrincipalDep, RuntimeDep
 from shared.documents import render_docx
+from shared.errors import NotFound
 
 router = APIRouter(prefix="/v1", tags=["plans"])
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
@@ -244,6 +245,18 @@ def plan_versions(plan_id: UUID, principal: PrincipalDep, runtime: RuntimeDep, t
     with runtime.db.tx(scope) as conn:
         service.get_plan(conn, tenant=scope, plan_id=str(plan_id))
         return _json({"items": store.list_plan_versions(conn, tenant=scope, plan_id=str(plan_id))})
+
+
+@router.get("/plans/{plan_id}/versions/{version}", summary="One approved or amended version, as approved")
+def plan_version(plan_id: UUID, version: VersionPath, principal: PrincipalDep, runtime: RuntimeDep,
+                 tenant: str | None = None):
+    scope = principal.require("read").read_scope(tenant)
+    with runtime.db.tx(scope) as conn:
+        service.get_plan(conn, tenant=scope, plan_id=str(plan_id))
+        found = [v for v in store.list_plan_versions(conn, tenant=scope, plan_id=str(plan_id)) if v["version"] == version]
+        if not found:
+            raise NotFound(f"plan {plan_id} has no version {version}")
+        return _json(found[0])
 
 
 @router.get("/plans/{plan_id}/coverage", summary="Which coverage rule the schedule does not yet meet, and by how much")

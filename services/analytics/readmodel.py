@@ -114,6 +114,12 @@ def _refuse_if_foreign(conn: psycopg.Connection, table: str, key: str, value: st
         raise TenantMismatch(f"{table} {value} belongs to another tenant")
 
 
+def _unit_of_tenant(conn: psycopg.Connection, unit_id: str | None, tenant: str) -> None:
+    """Refuse an event naming a unit another tenant owns (a unit not known yet is fine: it may come later)."""
+    if unit_id and not conn.execute("SELECT 1 FROM units WHERE unit_id = %s AND tenant = %s", [unit_id, tenant]).fetchone():
+        _refuse_if_foreign(conn, "units", "unit_id", unit_id, tenant)
+
+
 # -- inspections ------------------------------------------------------------------------------
 _INSPECTION_COLS = ("plan_id", "unit_id", "year", "window_start", "form", "scheduled", "cancelled", "surprise",
                     "started_on", "concluded_on", "closed_on")
@@ -122,14 +128,16 @@ _INSPECTION_COLS = ("plan_id", "unit_id", "year", "window_start", "form", "sched
 def _change_inspection(conn: psycopg.Connection, event: Event, changes: dict[str, Any]) -> None:
     """Merge ``changes`` into the inspection row and move the monthly counters by the difference."""
     inspection_id = event.data["inspection_id"]
-    before = conn.execute("SELECT * FROM inspections WHERE inspection_id = %s FOR UPDATE", [inspection_id]).fetchone()
+    _unit_of_tenant(conn, changes.get("unit_id"), event.tenant)
+    # Insert a blank row first (it contributes nothing) so two writers of a new inspection (the live
+    # consumer and a rebuild) queue on the row lock instead of one failing on the primary key.
+    conn.execute("INSERT INTO inspections (inspection_id, tenant) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                 [inspection_id, event.tenant])
+    before = conn.execute("SELECT * FROM inspections WHERE inspection_id = %s AND tenant = %s FOR UPDATE",
+                          [inspection_id, event.tenant]).fetchone()
     if before is None:
-        conn.execute("INSERT INTO inspections (inspection_id, tenant) VALUES (%s, %s)", [inspection_id, event.tenant])
-        after = {c: None for c in _INSPECTION_COLS} | {"scheduled": False, "cancelled": False, "surprise": False}
-    else:
-        if before["tenant"] != event.tenant:
-            raise TenantMismatch(f"inspection {inspection_id} belongs to another tenant")
-        after = {c: before[c] for c in _INSPECTION_COLS}
+        raise TenantMismatch(f"inspection {inspection_id} belongs to another tenant")
+    after = {c: before[c] for c in _INSPECTION_COLS}
     for column, value in changes.items():
         if value is not None:
             after[column] = value
@@ -142,8 +150,8 @@ def _change_inspection(conn: psycopg.Connection, event: Event, changes: dict[str
         f"UPDATE inspections SET {', '.join(f'{c} = %s' for c in _INSPECTION_COLS)} WHERE inspection_id = %s",
         [after[c] for c in _INSPECTION_COLS] + [inspection_id],
     )
-    old = None if before is None else {c: before[c] for c in _INSPECTION_COLS}
-    if old and old.get("unit_id") is not None:
+    old = {c: before[c] for c in _INSPECTION_COLS}
+    if old.get("unit_id") is not None:
         old["unit_id"] = str(old["unit_id"])
     for (unit, month, column), n in contribution_delta(old, after).items():
         conn.execute(
@@ -188,6 +196,7 @@ def on_inspection_closed(conn: psycopg.Connection, event: Event) -> None:
 # -- findings and checks ----------------------------------------------------------------------
 def on_violation_recorded(conn: psycopg.Connection, event: Event) -> None:
     d = event.data
+    _unit_of_tenant(conn, d["unit_id"], event.tenant)
     recorded_on = local_date(d["recorded_at"])
     new = _insert_once(conn, "findings", "finding_id", {
         "finding_id": d["finding_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"], "unit_id": d["unit_id"],
@@ -203,6 +212,7 @@ def on_violation_recorded(conn: psycopg.Connection, event: Event) -> None:
 
 def on_dossier_checked(conn: psycopg.Connection, event: Event) -> None:
     d = event.data
+    _unit_of_tenant(conn, d["unit_id"], event.tenant)
     received = local_date(d["received_on"])
     new = _insert_once(conn, "dossier_checks", "check_id", {
         "check_id": d["check_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"], "unit_id": d["unit_id"],
@@ -220,6 +230,7 @@ def on_dossier_checked(conn: psycopg.Connection, event: Event) -> None:
 
 def on_head_assessed(conn: psycopg.Connection, event: Event) -> None:
     d = event.data
+    _unit_of_tenant(conn, d["unit_id"], event.tenant)
     _insert_once(conn, "head_assessments", "assessment_id", {
         "assessment_id": d["assessment_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"],
         "unit_id": d["unit_id"], "official_ref": d["official_ref"], "position": d["position"],
@@ -230,6 +241,7 @@ def on_head_assessed(conn: psycopg.Connection, event: Event) -> None:
 # -- remediation ------------------------------------------------------------------------------
 def _remediation(conn: psycopg.Connection, event: Event, extra: dict[str, Any], update: dict[str, str]) -> None:
     d = event.data
+    _unit_of_tenant(conn, d["unit_id"], event.tenant)
     row = {"remediation_id": d["remediation_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"],
            "unit_id": d["unit_id"], **extra}
     _upsert(conn, "remediations", "remediation_id", row, update)

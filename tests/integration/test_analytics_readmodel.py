@@ -1,0 +1,79 @@
+"""The read-model handlers against PostgreSQL, without a broker: any arrival order, each fact once, tenants apart."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import date
+
+from services.analytics import rebuild
+from services.analytics.bootstrap import SERVICE as ANALYTICS
+from shared.consumer import Raw
+from shared.events import CATALOGUE
+
+
+def ev(event_type, tenant, data):
+    return CATALOGUE.new_event(event_type, tenant=tenant, source="/inspection-platform/test", data=data)
+
+
+def apply(svc, events):
+    """Run events through the live consumer's applier; returns the dead letters' reasons."""
+    raws = [Raw(CATALOGUE.topic(e.type), 0, i, CATALOGUE.key(e).encode(), e.value(), e.headers()) for i, e in enumerate(events)]
+    with svc.runtime.db.pool.connection() as conn:
+        return [reason for _raw, reason in rebuild._applier(svc.runtime).process(conn, raws)]
+
+
+def test_handlers_take_events_in_any_order_once_and_refuse_other_tenants(service_harness, tenant):
+    svc = service_harness(ANALYTICS)
+    other = tenant + "-khac"
+    unit, plan, insp, rem, fid = (str(uuid.uuid4()) for _ in range(5))
+    violation = ev("violation.recorded", tenant, {
+        "finding_id": fid, "inspection_id": insp, "unit_id": unit, "plan_id": plan, "criterion_code": "RUOU",
+        "severity": "serious", "description": "Uống rượu trong giờ nghỉ trưa", "officials_count": 1,
+        "recorded_by": "Đặng Văn Lâm", "recorded_at": "2025-05-20T10:00:00+07:00"})
+    concluded = ev("inspection.concluded", tenant, {
+        "inspection_id": insp, "unit_id": unit, "plan_id": plan, "document": {"kind": "notice", "number": "12/TB-SNV", "date": "2025-05-22"},
+        "findings_count": 1, "recommendations": [], "concluded_at": "2025-05-22T15:00:00+07:00"})
+    scheduled = ev("inspection.scheduled", tenant, {
+        "inspection_id": insp, "plan_id": plan, "plan_version": 1, "year": 2025, "unit_id": unit, "window_start": "2025-04-28",
+        "window_end": "2025-05-30", "form": "on_site", "team_id": None})
+    verified = ev("remediation.verified", tenant, {
+        "remediation_id": rem, "inspection_id": insp, "unit_id": unit, "outcome": "accepted", "note": "Đạt",
+        "verified_at": "2025-08-01T09:00:00+07:00", "deadline": "2025-08-21"})
+    extended = ev("remediation.extended", tenant, {
+        "remediation_id": rem, "inspection_id": insp, "unit_id": unit, "old_deadline": "2025-07-21", "new_deadline": "2025-08-21",
+        "reason": "Chờ ý kiến Sở Tư pháp"})
+    assigned = ev("remediation.assigned", tenant, {
+        "remediation_id": rem, "inspection_id": insp, "unit_id": unit, "recommendation_id": str(uuid.uuid4()), "finding_id": fid,
+        "kind": "correction", "text": "Chấn chỉnh kỷ luật", "deadline": "2025-07-21"})
+    unit_created = ev("unit.changed", tenant, {
+        "unit_id": unit, "change": "created", "name": "Phường Thới Sơn", "level": 3, "kind": "commune", "parent_id": None,
+        "valid_from": "2025-07-01", "valid_to": None, "successor_id": None})
+    # Everything before the unit and the schedule; the finding re-sent under a new event id.
+    resent = replace(violation, id=str(uuid.uuid4()))
+    assert apply(svc, [violation, concluded, verified, extended, resent, assigned, scheduled, unit_created]) == []
+    with svc.runtime.db.tx(tenant) as conn:
+        counts = conn.execute("SELECT month, planned, done FROM inspection_counts WHERE tenant = %s ORDER BY month", [tenant]).fetchall()
+        assert [(r["month"], r["planned"], r["done"]) for r in counts] == [(date(2025, 4, 1), 1, 0), (date(2025, 5, 1), 0, 1)]
+        assert conn.execute("SELECT n FROM violation_counts WHERE tenant = %s", [tenant]).fetchone()["n"] == 1
+        r = conn.execute("SELECT deadline, accepted_on, kind FROM remediations WHERE remediation_id = %s", [rem]).fetchone()
+        assert (r["deadline"], r["accepted_on"], r["kind"]) == (date(2025, 8, 21), date(2025, 8, 1), "correction")
+    # A cancellation after the fact moves the planned count out again.
+    cancelled = ev("inspection.cancelled", tenant, {"inspection_id": insp, "plan_id": plan, "plan_version": 2, "reason": "Trùng lịch"})
+    assert apply(svc, [cancelled]) == []
+    with svc.runtime.db.tx(tenant) as conn:
+        assert conn.execute("SELECT sum(planned) AS n FROM inspection_counts WHERE tenant = %s", [tenant]).fetchone()["n"] == 0
+
+    # Another province naming this province's unit, inspection or finding is refused.
+    foreign = [
+        ev("violation.recorded", other, {**violation.data, "finding_id": str(uuid.uuid4())}),
+        ev("inspection.started", other, {"inspection_id": insp, "unit_id": str(uuid.uuid4()), "plan_id": None, "form": "surprise",
+                                         "surprise": True, "started_at": "2025-06-01T08:00:00+07:00"}),
+        ev("violation.recorded", other, {**violation.data, "unit_id": str(uuid.uuid4()), "inspection_id": str(uuid.uuid4())}),
+        ev("remediation.reported", other, {"remediation_id": rem, "inspection_id": insp, "unit_id": str(uuid.uuid4()),
+                                           "report_id": str(uuid.uuid4()), "progress": "done", "note": "x", "evidence_count": 0,
+                                           "reported_at": "2025-06-01T08:00:00+07:00"}),
+    ]
+    reasons = apply(svc, foreign)
+    assert len(reasons) == 4 and all("another tenant" in r for r in reasons), reasons
+    with svc.runtime.db.tx("*") as conn:
+        assert conn.execute("SELECT count(*) AS n FROM violation_counts WHERE tenant = %s", [other]).fetchone()["n"] == 0

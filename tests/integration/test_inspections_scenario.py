@@ -90,6 +90,8 @@ def test_scheduled_inspection_runs_to_closure_with_overdue_detection(service_har
         "id": uid(), "held_on": "2026-03-10", "place": "Trụ sở UBND phường Phước Hậu",
         "team_summary": "Đoàn ghi nhận 2 tồn tại", "unit_response": "Đơn vị thống nhất một phần",
         "disagreements": [{"finding_id": f2, "text": "Hồ sơ trễ do hệ thống một cửa lỗi"}]}).status_code == 201
+    disputed = {f["id"]: f["unit_disagreements"] for f in c.get(f"/v1/inspections/{iid}/findings", headers=head).json()["items"]}
+    assert disputed == {f1: [], f2: ["Hồ sơ trễ do hệ thống một cửa lỗi"]}
 
     rec_a, rec_b = uid(), uid()
     concluded = c.post(f"/v1/inspections/{iid}/conclusion", headers=leader, json={

@@ -92,10 +92,18 @@ def finding_views(conn, principal: Principal, rows: list[dict[str, Any]], route:
     evidence = fw.evidence_of(conn, "finding", ids)
     names = fw.officials(conn, ids, reader=principal.sub, roles=",".join(sorted(principal.roles)), route=route, now=now) \
         if principal.can("officials:read") and ids else None
+    # The unit's disagreements from the minutes are shown beside the finding they dispute.
+    disputes: dict[str, list[str]] = {}
+    for inspection_id in {str(r["inspection_id"]) for r in rows}:
+        recorded = fw.minutes(conn, inspection_id)
+        for item in (recorded or {}).get("disagreements", []):
+            if item.get("finding_id"):
+                disputes.setdefault(str(item["finding_id"]), []).append(item["text"])
     out = []
     for r in rows:
         view = {k: v for k, v in r.items() if k != "tenant"}
         view["evidence"] = evidence.get(str(r["id"]), [])
+        view["unit_disagreements"] = disputes.get(str(r["id"]), [])
         if names is not None:
             view["officials"] = names.get(str(r["id"]), [])
         out.append(view)

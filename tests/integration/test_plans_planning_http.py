@@ -91,6 +91,12 @@ def test_plan_workflow_etags_versions_and_tenant_isolation(service_harness, tena
     no_count = svc.client.patch(url, headers={**h, "If-Match": put.headers["etag"]}, json={"coverage_rules": [rule]})
     assert no_count.status_code == 422 and no_count.json()["field"] == "body.coverage_rules[0].min_count"
     assert svc.client.get("/v1/plans?year=99999999999", headers=h).status_code == 422
+    cleared = svc.client.patch(url, headers={**h, "If-Match": put.headers["etag"]}, json={"checklist_id": None})
+    assert cleared.status_code == 200 and (cleared.json()["checklist_version"], cleared.json()["focus_codes"]) == (None, [])
+    put = svc.client.patch(url, headers={**h, "If-Match": cleared.headers["etag"]}, json={
+        "checklist_id": checklist["id"], "focus_codes": ["NDD.05", "NDD.05"], "forms": ["on_site", "surprise", "on_site"]})
+    assert (put.json()["checklist_version"], put.json()["focus_codes"], put.json()["forms"]) == (
+        1, ["NDD.05"], ["on_site", "surprise"])
 
     # Schedule: validation names the field; another tenant's unit does not exist here.
     i1 = schedule(svc, tenant, pid, tree["Sở Tài chính"], "2026-03-02", "2026-03-06", team_id=team["id"])

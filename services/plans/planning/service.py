@@ -203,6 +203,8 @@ def _normalise(fields: dict) -> dict:
     body = {k: fields.get(k) for k in BODY_KEYS}
     for k in _LIST_KEYS:
         body[k] = body[k] or []
+    for k in ("forms", "focus_codes"):
+        body[k] = list(dict.fromkeys(body[k]))  # repeated entries say nothing more
     body["checklist_id"] = _s(body["checklist_id"])
     return body
 
@@ -232,6 +234,8 @@ def edit_plan(runtime: Runtime, conn, *, tenant: str, plan_id: str, fields: dict
     merged = fields if replace else {**plan["body"], **fields}
     if not replace and "checklist_id" in fields and "checklist_version" not in fields:
         merged["checklist_version"] = None  # another checklist: take its latest published version
+        if fields["checklist_id"] is None and "focus_codes" not in fields:
+            merged["focus_codes"] = []  # no checklist, nothing to focus on
     body = _check_body(conn, tenant, _normalise(merged))
     if not body["title"]:
         raise Invalid("a plan needs a title", field="body.title")

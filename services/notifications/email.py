@@ -3,34 +3,49 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formataddr, formatdate
+from email import charset as _charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, parseaddr
 
 from services.notifications.settings import NotificationsSettings
+
+# Quoted-printable UTF-8 bodies: 7-bit clean, so any relay (with or without 8BITMIME) passes them intact.
+_UTF8_QP = _charset.Charset("utf-8")
+_UTF8_QP.body_encoding = _charset.QP
 
 
 class PermanentFailure(Exception):
     """The server refused the message for good (5xx): retrying cannot help."""
 
 
+def _address(name: str | None, address: str) -> str:
+    return formataddr((name, address), charset="utf-8") if name else address
+
+
 def build_message(*, sender: str, to: str, to_name: str | None, subject: str, text: str, html: str | None,
-                  message_id: str, event_id: str | None = None) -> EmailMessage:
-    """One message; the policy encodes the Vietnamese subject and names as RFC 2047 words."""
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = sender
-    msg["To"] = formataddr((to_name, to)) if to_name else to
-    msg["Subject"] = subject
+                  message_id: str, event_id: str | None = None) -> Message:
+    """One multipart/alternative message with an RFC 2047 (UTF-8) subject and display names.
+
+    Built with email.header.Header rather than the newer EmailMessage policy, whose folding of long
+    encoded subjects drops the space at the fold (CPython 3.11): "làm việc tại" arrived as "làm việctại".
+    """
+    msg = MIMEMultipart("alternative")
+    sender_name, sender_address = parseaddr(sender)
+    msg["From"] = _address(sender_name, sender_address or sender)
+    msg["To"] = _address(to_name, to)
+    msg["Subject"] = Header(subject, "utf-8")
     msg["Date"] = formatdate(localtime=False)
     # Chosen when the delivery row was written: a resend after a crash is recognisably the same message.
     msg["Message-ID"] = message_id
     if event_id:
         msg["X-Event-Id"] = event_id
     msg["Auto-Submitted"] = "auto-generated"
-    # Quoted-printable bodies: 7-bit clean, so any relay (with or without 8BITMIME) passes them intact.
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.attach(MIMEText(text, "plain", _UTF8_QP))
     if html:
-        msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+        msg.attach(MIMEText(html, "html", _UTF8_QP))
     return msg
 
 
@@ -40,7 +55,7 @@ class SmtpSender:
     def __init__(self, settings: NotificationsSettings):
         self.settings = settings
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Message) -> None:
         """Hand the message to the SMTP server; raises PermanentFailure on a 5xx answer."""
         s = self.settings
         try:

@@ -45,7 +45,8 @@ class Dispatcher:
                         stop.wait(2.0)  # another dispatcher leads; the sweeper covers the gap if it dies
                     conn.execute("LISTEN notification_deliveries")
                     while not stop.is_set():
-                        for note in conn.notifies(timeout=0.5):
+                        # Leave the notifies() generator before using the connection again.
+                        for note in list(conn.notifies(timeout=0.5, stop_after=1)):
                             item = json.loads(note.payload)
                             self.enqueue(item["tenant"], item["id"], 0)
                             conn.execute("UPDATE deliveries SET enqueued_at = now() WHERE id = %s AND enqueued_at IS NULL",

@@ -138,6 +138,9 @@ def test_scheduled_inspection_runs_to_closure_with_overdue_detection(service_har
     first = c.post(f"/v1/remediations/{rem_b}/reports", headers=head, data=report,
                    files=[("files", ("quyết định.png", PNG, "image/png"))])
     assert first.status_code == 201, first.text
+    evidence_id = first.json()["reports"][0]["evidence"][0]["id"]
+    assert c.get(f"/v1/evidence/{evidence_id}", headers=leader).content == PNG
+    assert c.get(f"/v1/evidence/{evidence_id}", headers=stranger).status_code == 404
     assert c.post(f"/v1/remediations/{rem_b}/reports", headers=head, data=report,
                   files=[("files", ("quyết định.png", PNG, "image/png"))]).status_code == 200  # a resend
     assert c.post(f"/v1/remediations/{rem_b}/verification", headers=member,

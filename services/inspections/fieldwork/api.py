@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from services.inspections import domain, replicas, store
-from services.inspections.access import check_visible
+from services.inspections.access import check_visible, unit_scope
 from services.inspections.fieldwork import store as fw
 from services.inspections.web import actor, created, unique_ids
 from shared.api import PrincipalDep, RuntimeDep
@@ -242,6 +242,12 @@ def download_evidence(evidence_id: uuid.UUID, principal: PrincipalDep, runtime: 
             raise NotFound("evidence not found")
         if item["owner_kind"] == "finding":
             _visible_finding(conn, principal, scope, item["owner_id"])
+        else:  # a remediation report's evidence: the unit head of another unit must not reach it
+            owner = conn.execute("SELECT m.unit_id FROM remediation_reports r JOIN remediations m ON m.id = r.remediation_id "
+                                 "WHERE r.id = %s", [item["owner_id"]]).fetchone()
+            limited = unit_scope(principal)
+            if owner is None or (limited is not None and str(owner["unit_id"]) != limited):
+                raise NotFound("evidence not found")
         tenant = conn.execute("SELECT tenant FROM evidence WHERE id = %s", [evidence_id]).fetchone()["tenant"]
         content = fw.evidence_content(conn, tenant, item["sha256"])
     return Response(content, media_type=item["content_type"], headers={"ETag": f'"{item["sha256"]}"'})

@@ -342,33 +342,46 @@ def _officials(ctx: Context, unit_id: str, assessment_rows: list[dict]) -> list[
 
 
 def scorecards(ctx: Context) -> Answer:
-    """The scorecard of every unit of the tree asked for (facts included; officials in the single-unit view)."""
+    """Every unit's scorecard figures from the counters (the facts behind them: /v1/scorecards/{unit_id})."""
     ids = sorted(u.unit_id for u in units_existing(ctx.units, ctx.f.as_of) if ctx.keep(u.unit_id))
-    # One read of each fact table for the whole tenant, grouped by the unit each fact counts for.
-    facts = store.unit_facts(ctx.conn, ctx.tenant, None, ctx.f.period)
-    grouped: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for kind, items in facts.items():
-        for item in items:
-            grouped[ctx.owner(item["unit_id"])][kind].append(item)
-    members: dict[str, list[str]] = defaultdict(list)
-    for u in ctx.units:
-        members[ctx.owner(u)].append(u)
-    inspected: Counter = Counter()
+    rows = {u: {"unit_id": u, "name": ctx.name(u), "level": unit_level(ctx.units, u), "inspections_done": 0, "findings": 0,
+                "serious_findings": 0, "repeated_criteria": 0, "dossiers_checked": 0, "dossiers_late": 0,
+                "recommendations": 0} for u in ids}
+
+    def add(unit_id: str, **values: int) -> None:
+        row = rows.get(ctx.owner(unit_id))
+        if row is not None:
+            for k, v in values.items():
+                row[k] += v
+
     for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period):
-        inspected[ctx.owner(r["unit_id"])] += r["done"]
-    rows = []
-    for u in ids:
-        mine = {kind: grouped[u].get(kind, []) for kind in facts}
-        row = _card(ctx, u, sorted(members[u]), mine, inspected[u])
-        row["repeated_criteria"] = len(row["repeated_criteria"])
-        rows.append(row)
-    rows.sort(key=lambda r: (-r["findings"], r["unit_id"]))
+        add(r["unit_id"], inspections_done=r["done"])
+    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period)
+    for c in counts:
+        add(c.unit_id, findings=c.n, serious_findings=c.n if c.severity == "serious" else 0)
+    for r in repeat_violations(counts, ctx.units, owner=ctx.owner):
+        if r["unit_id"] in rows:
+            rows[r["unit_id"]]["repeated_criteria"] = r["repeated_criteria"]
+    for r in store.dossier_counts(ctx.conn, ctx.tenant, ctx.f.period):
+        add(r["unit_id"], dossiers_checked=r["checked"], dossiers_late=r["late"])
+    for unit_id, n in store.recommendation_counts(ctx.conn, ctx.tenant, ctx.f.period).items():
+        add(unit_id, recommendations=n)
+    by_unit: dict[str, list[Remediation]] = defaultdict(list)
+    for r in store.remediations(ctx.conn, ctx.tenant, ctx.f.period):
+        by_unit[ctx.owner(r.unit_id)].append(r)
+    for u, row in rows.items():
+        rem = remediation_summary(by_unit.get(u, []), ctx.f.today)
+        row.update(late_dossier_rate=rate(row["dossiers_late"], row["dossiers_checked"]), remediations_due=rem["due"],
+                   remediations_on_time=rem["on_time"], remediation_on_time_rate=rem["on_time_rate"],
+                   remediations_overdue=rem["overdue"], details=f"/v1/scorecards/{u}")
+    out = sorted(rows.values(), key=lambda r: (-r["findings"], r["unit_id"]))
     return Answer(f"Bảng tổng hợp kết quả theo đơn vị, {ctx.f.period.label()}",
                   [("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("inspections_done", "Số cuộc kiểm tra"),
                    ("findings", "Tồn tại, vi phạm"), ("serious_findings", "Vi phạm nghiêm trọng"),
                    ("repeated_criteria", "Nội dung vi phạm lặp lại"), ("late_dossier_rate", "Tỷ lệ hồ sơ trễ hẹn"),
-                   ("remediation_on_time_rate", "Tỷ lệ khắc phục đúng hạn"), ("remediations_overdue", "Khắc phục quá hạn")],
-                  rows, ("name", ["findings"]))
+                   ("recommendations", "Kiến nghị"), ("remediation_on_time_rate", "Tỷ lệ khắc phục đúng hạn"),
+                   ("remediations_overdue", "Khắc phục quá hạn")],
+                  out, ("name", ["findings"]))
 
 
 DASHBOARDS: dict[str, Callable[[Context], Answer]] = {

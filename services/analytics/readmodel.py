@@ -24,14 +24,20 @@ class TenantMismatch(ValueError):
     """The event names a record that belongs to another tenant."""
 
 
-def _insert_once(conn: psycopg.Connection, table: str, key: str, row: dict[str, Any]) -> bool:
-    """Insert a fact unless its id is known; True when new. Raises if the id belongs to another tenant."""
+def _insert_once(conn: psycopg.Connection, table: str, key: str, row: dict[str, Any], *, then: str = "",
+                 then_params: list[Any] | None = None) -> bool:
+    """Insert a fact unless its id is known; True when new. Raises if the id belongs to another tenant.
+
+    ``then`` is an ``INSERT ... SELECT ... FROM new ...`` (a counter upsert) run in the same statement,
+    so it happens exactly when the fact is new, in one round trip.
+    """
     cols = list(row)
+    counted = f", counted AS ({then})" if then else ""
     inserted = conn.execute(
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
-        f"ON CONFLICT ({key}) DO NOTHING RETURNING 1",
-        [row[c] for c in cols],
-    ).fetchone()
+        f"WITH new AS (INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING 1){counted} SELECT count(*) AS n FROM new",
+        [row[c] for c in cols] + (then_params or []),
+    ).fetchone()["n"]
     if inserted:
         return True
     if not conn.execute(f"SELECT 1 FROM {table} WHERE {key} = %s AND tenant = %s", [row[key], row["tenant"]]).fetchone():
@@ -114,10 +120,22 @@ def _refuse_if_foreign(conn: psycopg.Connection, table: str, key: str, value: st
         raise TenantMismatch(f"{table} {value} belongs to another tenant")
 
 
+# unit id -> tenant, for units seen in the database. A unit never changes province, so a positive
+# answer stays true (also across rebuilds); it saves a query per event on the hot path.
+_UNIT_TENANT: dict[str, str] = {}
+_UNIT_CACHE_SIZE = 200_000
+
+
 def _unit_of_tenant(conn: psycopg.Connection, unit_id: str | None, tenant: str) -> None:
     """Refuse an event naming a unit another tenant owns (a unit not known yet is fine: it may come later)."""
-    if unit_id and not conn.execute("SELECT 1 FROM units WHERE unit_id = %s AND tenant = %s", [unit_id, tenant]).fetchone():
-        _refuse_if_foreign(conn, "units", "unit_id", unit_id, tenant)
+    if not unit_id or _UNIT_TENANT.get(unit_id) == tenant:
+        return
+    if conn.execute("SELECT 1 FROM units WHERE unit_id = %s AND tenant = %s", [unit_id, tenant]).fetchone():
+        if len(_UNIT_TENANT) >= _UNIT_CACHE_SIZE:
+            _UNIT_TENANT.clear()
+        _UNIT_TENANT[unit_id] = tenant
+        return
+    _refuse_if_foreign(conn, "units", "unit_id", unit_id, tenant)
 
 
 # -- inspections ------------------------------------------------------------------------------
@@ -198,34 +216,30 @@ def on_violation_recorded(conn: psycopg.Connection, event: Event) -> None:
     d = event.data
     _unit_of_tenant(conn, d["unit_id"], event.tenant)
     recorded_on = local_date(d["recorded_at"])
-    new = _insert_once(conn, "findings", "finding_id", {
+    _insert_once(conn, "findings", "finding_id", {
         "finding_id": d["finding_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"], "unit_id": d["unit_id"],
         "criterion_code": d["criterion_code"], "severity": d["severity"], "recorded_on": recorded_on,
-        "officials_count": d["officials_count"]})
-    if new:
-        conn.execute(
-            "INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) VALUES (%s, %s, %s, %s, %s, 1) "
-            "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + 1",
-            [event.tenant, d["unit_id"], month_of(recorded_on), d["criterion_code"], d["severity"]],
-        )
+        "officials_count": d["officials_count"]},
+        then="INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) "
+             "SELECT %s, %s::uuid, %s::date, %s, %s, 1 FROM new "
+             "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + 1",
+        then_params=[event.tenant, d["unit_id"], month_of(recorded_on), d["criterion_code"], d["severity"]])
 
 
 def on_dossier_checked(conn: psycopg.Connection, event: Event) -> None:
     d = event.data
     _unit_of_tenant(conn, d["unit_id"], event.tenant)
     received = local_date(d["received_on"])
-    new = _insert_once(conn, "dossier_checks", "check_id", {
+    late = 1 if d["late"] else 0
+    _insert_once(conn, "dossier_checks", "check_id", {
         "check_id": d["check_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"], "unit_id": d["unit_id"],
         "dossier_code": d["dossier_code"], "field": d["field"], "received_on": received, "days_late": d["days_late"],
-        "late": d["late"]})
-    if new:
-        late = 1 if d["late"] else 0
-        conn.execute(
-            "INSERT INTO dossier_counts (tenant, unit_id, month, field, checked, late, days_late_sum) VALUES (%s, %s, %s, %s, 1, %s, %s) "
-            "ON CONFLICT (tenant, month, unit_id, field) DO UPDATE SET checked = dossier_counts.checked + 1, "
-            "late = dossier_counts.late + EXCLUDED.late, days_late_sum = dossier_counts.days_late_sum + EXCLUDED.days_late_sum",
-            [event.tenant, d["unit_id"], month_of(received), d["field"], late, d["days_late"] if late else 0],
-        )
+        "late": d["late"]},
+        then="INSERT INTO dossier_counts (tenant, unit_id, month, field, checked, late, days_late_sum) "
+             "SELECT %s, %s::uuid, %s::date, %s, 1, %s, %s FROM new "
+             "ON CONFLICT (tenant, month, unit_id, field) DO UPDATE SET checked = dossier_counts.checked + 1, "
+             "late = dossier_counts.late + EXCLUDED.late, days_late_sum = dossier_counts.days_late_sum + EXCLUDED.days_late_sum",
+        then_params=[event.tenant, d["unit_id"], month_of(received), d["field"], late, d["days_late"] if late else 0])
 
 
 def on_head_assessed(conn: psycopg.Connection, event: Event) -> None:

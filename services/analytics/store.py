@@ -69,13 +69,13 @@ def concluded_units(conn: psycopg.Connection, tenant: str, plan_id: str) -> list
     return [r["u"] for r in rows]
 
 
-def unit_facts(conn: psycopg.Connection, tenant: str, unit_ids: list[str] | None, period: Period) -> dict[str, list[dict]]:
-    """The facts of scorecards: findings, dossier checks, recommendations, assessments, remediations (None: every unit)."""
-    units = "" if unit_ids is None else " AND unit_id = ANY(%s::uuid[])"
-    span = [tenant] + ([] if unit_ids is None else [unit_ids]) + [period.first, period.last_day]
+def unit_facts(conn: psycopg.Connection, tenant: str, unit_ids: list[str], period: Period) -> dict[str, list[dict]]:
+    """The facts of a scorecard: findings, dossier checks, recommendations, assessments, remediations."""
+    span = [tenant, unit_ids, period.first, period.last_day]
 
     def rows(select: str, table: str, day: str, order: str) -> list[dict]:
-        return list(conn.execute(f"SELECT {select}, unit_id::text AS unit_id FROM {table} WHERE tenant = %s{units} "
+        return list(conn.execute(f"SELECT {select}, unit_id::text AS unit_id FROM {table} WHERE tenant = %s "
+                                 f"AND unit_id = ANY(%s::uuid[]) "
                                  f"AND {day} BETWEEN %s AND %s ORDER BY {day}, {order}", span))
 
     return {
@@ -87,6 +87,13 @@ def unit_facts(conn: psycopg.Connection, tenant: str, unit_ids: list[str] | None
                             "head_assessments", "assessed_on", "assessment_id"),
         "remediations": rows("remediation_id::text AS id, deadline, accepted_on, assigned_on", "remediations", "deadline", "remediation_id"),
     }
+
+
+def recommendation_counts(conn: psycopg.Connection, tenant: str, period: Period) -> dict[str, int]:
+    """Recommendations per inspected unit concluded in the period."""
+    rows = conn.execute("SELECT unit_id::text AS unit_id, count(*) AS n FROM recommendations WHERE tenant = %s "
+                        "AND concluded_on BETWEEN %s AND %s GROUP BY unit_id", [tenant, period.first, period.last_day])
+    return {r["unit_id"]: r["n"] for r in rows}
 
 
 def disciplines(conn: psycopg.Connection, tenant: str, official_refs: list[str], period: Period) -> list[dict[str, Any]]:

@@ -460,7 +460,11 @@ def check_figures(svc, h, p: Province) -> dict:
     listed = out["scorecards"] = ask(svc, h, "scorecards")
     rows = {r["unit_id"]: r for r in listed["rows"]}
     assert set(rows) == {u for u in p.units if u not in p.successor}
-    assert rows[dept]["facts"] == card["facts"] and rows[dept]["findings"] == card["findings"]
+    for key in ("findings", "serious_findings", "inspections_done", "dossiers_checked", "dossiers_late", "recommendations",
+                "remediations_due", "remediations_on_time", "remediations_overdue", "late_dossier_rate"):
+        assert rows[dept][key] == card[key], key
+    assert rows[dept]["repeated_criteria"] == len(card["repeated_criteria"])
+    assert card["recommendations"] == len(card["facts"]["recommendation_ids"])
     for unit, row in rows.items():
         assert row["findings"] == sum(1 for v in p.violations if now(p, v["unit"]) == unit and in_year(v["on"]))
         assert row["inspections_done"] == sum(1 for f in p.inspections.values()

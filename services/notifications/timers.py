@@ -48,10 +48,18 @@ def fire_due(conn: psycopg.Connection, runtime: Runtime, *, tenant: str | None =
     """Turn due timers into deliveries (once each: the timer row and the idempotency key both say so)."""
     day = today(runtime)
     pending: list[str] = []
-    for timer in store.due_timers(conn, day):
-        if (tenant and timer["tenant"] != tenant) or (remediation_id and str(timer["remediation_id"]) != remediation_id):
-            continue
+    due = [t for t in store.due_timers(conn, day)
+           if not (tenant and t["tenant"] != tenant) and not (remediation_id and str(t["remediation_id"]) != remediation_id)]
+    # After an outage several reminders of one deadline may be due at once: only the nearest is sent.
+    nearest: dict[tuple, int] = {}
+    for t in due:
+        if t["kind"] == "reminder":
+            k = (t["remediation_id"], t["deadline"])
+            nearest[k] = min(nearest.get(k, t["seq"]), t["seq"])
+    for timer in due:
         store.fire_timer(conn, timer)
+        if timer["kind"] == "reminder" and nearest[(timer["remediation_id"], timer["deadline"])] != timer["seq"]:
+            continue
         remediation = store.get_remediation(conn, timer["tenant"], str(timer["remediation_id"]))
         if remediation and (remediation["status"] == "verified" or remediation["deadline"] != timer["deadline"]):
             continue  # settled or moved since it was scheduled

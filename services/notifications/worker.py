@@ -1,7 +1,7 @@
 """Celery for the notifications service: the delivery task, the beat sweeper, and the dispatcher.
 
-    celery -A services.notifications.worker:celery worker     # sends (and runs the dispatcher)
-    celery -A services.notifications.worker:celery beat       # exactly one: the sweeper's clock
+    celery -A services.notifications.worker:app worker     # sends (and runs the dispatcher)
+    celery -A services.notifications.worker:app beat       # exactly one: the sweeper's clock
 
 The dispatcher LISTENs for committed pending deliveries and enqueues their task at once (after commit,
 by construction of NOTIFY); the beat sweeper re-enqueues whatever a lost Redis message or a dead worker
@@ -119,4 +119,4 @@ def _lazy() -> Celery:
 
 
 # The app the celery command loads (settings from NOTIFICATIONS_* variables).
-celery = _lazy()
+app = _lazy()

@@ -232,3 +232,42 @@ def test_surprise_schedule_is_silent_and_foreign_records_are_refused(svc, tenant
         dead = consumer.process(conn, [Raw("t", 0, 99, b"", foreign.value(), foreign.headers())])
     assert len(dead) == 1
     assert rows(svc, "SELECT name FROM units WHERE unit_id = %s", [ids["commune"]])[0]["name"] == "UBND xã Long Hữu"
+
+
+def test_reminders_fire_from_the_sweeper_once_and_only_the_nearest_after_a_gap(svc, tenant):
+    from services.notifications.delivery import Deliverer
+    from services.notifications.timers import today
+
+    ids = seed_unit(svc, tenant)
+    remediation = new_id()
+    deadline = today(svc.runtime) + timedelta(days=10)
+    apply(svc, event("remediation.assigned", tenant, {
+        "remediation_id": remediation, "inspection_id": ids["inspection"], "unit_id": ids["commune"],
+        "recommendation_id": new_id(), "kind": "reminder", "text": "Niêm yết công khai thủ tục hành chính",
+        "deadline": deadline.isoformat()}))
+    enqueued: list[str] = []
+    sweeper = Deliverer(svc.runtime, lambda t, i, c: enqueued.append(i))
+    real_clock = svc.runtime.clock
+    reminders = lambda: rows(svc, "SELECT channel, recipient, subject FROM deliveries "  # noqa: E731
+                                  "WHERE source_type = 'remediation.reminder' ORDER BY created_at, channel")
+
+    assert sweeper.sweep()["timers"] == 0 and reminders() == []
+    # The sweeper did not run for days: the 7- and 3-day reminders are both due; only the 3-day one goes out.
+    svc.runtime.clock = lambda: real_clock() + timedelta(days=8)
+    sweeper.sweep()
+    sweeper.sweep()
+    got = reminders()
+    assert [(r["channel"], r["recipient"]) for r in got] == [("email", "hung@longhuu.vn"), ("inapp", "u-hung")]
+    assert got[0]["subject"] == "Nhắc hạn khắc phục: còn 2 ngày"
+    head = svc.auth(tenant, "unit_head", sub="u-hung")
+    titles = [i["title"] for i in svc.client.get("/v1/inbox", headers=head).json()["items"]]
+    assert titles.count("Nhắc hạn khắc phục: còn 2 ngày") == 1
+    # Verified and accepted: the 1-day reminder never fires.
+    apply(svc, event("remediation.verified", tenant, {
+        "remediation_id": remediation, "inspection_id": ids["inspection"], "unit_id": ids["commune"],
+        "outcome": "accepted", "note": "Đã niêm yết", "verified_at": "2026-05-01T09:00:00+07:00",
+        "deadline": deadline.isoformat()}))
+    svc.runtime.clock = lambda: real_clock() + timedelta(days=9)
+    sweeper.sweep()
+    assert len(reminders()) == 2
+    assert set(enqueued) >= {r["id"] for r in rows(svc, "SELECT id::text AS id FROM deliveries WHERE state = 'pending'")}

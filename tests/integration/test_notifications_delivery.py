@@ -115,8 +115,8 @@ def celery_worker(svc, **kw):
 
 
 def notifications(service_harness, port: int, **overrides):
-    return service_harness(SERVICE, smtp_host="127.0.0.1", smtp_port=port, retry_base_seconds=0.2,
-                           retry_max_seconds=2, requeue_after_seconds=1, **overrides)
+    fast = {"retry_base_seconds": 0.2, "retry_max_seconds": 2, "requeue_after_seconds": 1}
+    return service_harness(SERVICE, smtp_host="127.0.0.1", smtp_port=port, **{**fast, **overrides})
 
 
 def produce(bootstrap: str, prefix: str, *events) -> None:
@@ -324,3 +324,52 @@ def test_a_failing_receiver_gets_its_subscription_disabled_with_a_notice(service
         assert rows(svc, "SELECT count(*) AS n FROM deliveries WHERE source_id = %s", [later.id])[0]["n"] == 0
     finally:
         failing.close()
+
+
+class RefusingMailbox(Mailbox):
+    """Refuses recipients it does not know, like a real server (550)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("khong-ton-tai"):
+            return "550 5.1.1 Người nhận không tồn tại"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_mail_refused_for_good_fails_at_once_and_a_server_away_is_retried_later(service_harness, tenant):
+    box = RefusingMailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        svc = notifications(service_harness, controller.port, retry_base_seconds=30, retry_max_seconds=60)
+        enqueued: list[tuple[str, float]] = []
+        deliverer = Deliverer(svc.runtime, lambda t, i, c: enqueued.append((i, c)))
+        commune = new_id()
+        apply(svc, event("unit.changed", tenant, unit_changed(commune, "UBND xã Hòa Thuận", head={
+            "name": "Phạm Văn Tâm", "email": "khong-ton-tai@hoathuan.vn"})))
+        assigned = event("remediation.assigned", tenant, {
+            "remediation_id": new_id(), "inspection_id": new_id(), "unit_id": commune, "recommendation_id": new_id(),
+            "kind": "correction", "text": "Chấn chỉnh giờ giấc làm việc", "deadline": "2030-01-31"})
+        apply(svc, assigned)
+        (d,) = rows(svc, "SELECT id::text AS id FROM deliveries WHERE source_id = %s", [assigned.id])
+        assert deliverer.deliver(tenant, d["id"]) == "failed"
+        (failed,) = rows(svc, "SELECT payload FROM outbox WHERE type = 'notification.failed'")
+        assert failed["payload"]["recipient"] == "khong-ton-tai@hoathuan.vn" and "550" in failed["payload"]["reason"]
+        assert box.messages == [] and enqueued == []
+    finally:
+        controller.stop()
+    # The server is gone now: a temporary failure, retried after the backoff, nothing reported yet.
+    apply(svc, event("unit.changed", tenant, unit_changed(commune, "UBND xã Hòa Thuận", head={
+        "name": "Phạm Văn Tâm", "email": "tam.pv@hoathuan.vn"})))
+    again = event("remediation.extended", tenant, {
+        "remediation_id": assigned.data["remediation_id"], "inspection_id": assigned.data["inspection_id"],
+        "unit_id": commune, "old_deadline": "2030-01-31", "new_deadline": "2030-03-31", "reason": "Sáp nhập đơn vị"})
+    apply(svc, again)
+    (d2,) = rows(svc, "SELECT id::text AS id FROM deliveries WHERE source_id = %s AND channel = 'email'", [again.id])
+    assert deliverer.deliver(tenant, d2["id"]) == "retry"
+    (row,) = rows(svc, "SELECT state, attempts, last_error, next_attempt_at > now() + interval '20 seconds' AS later "
+                       "FROM deliveries WHERE id = %s", [d2["id"]])
+    assert (row["state"], row["attempts"], row["later"]) == ("pending", 1, True)
+    assert enqueued == [(d2["id"], 30)]
+    assert deliverer.deliver(tenant, d2["id"]) == "skipped"  # not due yet
+    assert len(rows(svc, "SELECT 1 FROM outbox WHERE type = 'notification.failed'")) == 1

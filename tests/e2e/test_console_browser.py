@@ -72,6 +72,10 @@ def sign_in(page, base: str, role: str, unit: str | None = None) -> None:
     page.wait_for_load_state()
 
 
+UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name || e.id)"""
+
+
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
@@ -99,6 +103,7 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         sign_in(page, base, "planner")
         page.goto(f"{base}/plans/{ids['plan']}")
         assert page.inner_text("#coverage-state") == "Chưa đạt"
+        assert page.evaluate(UNLABELLED) == []
         page.select_option("#a-unit", label="UBND xã Long Hồ")
         page.fill("#a-from", (today - timedelta(days=1)).isoformat())
         page.fill("#a-to", (today + timedelta(days=1)).isoformat())
@@ -133,6 +138,10 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         mobile.click("#start")
         mobile.wait_for_selector("#inspection-status:has-text('Đang kiểm tra')")
         assert mobile.evaluate("document.documentElement.scrollWidth") <= 360
+        assert mobile.evaluate(UNLABELLED) == []
+        # Keyboard users reach the content first: the skip link is the first stop.
+        mobile.keyboard.press("Tab")
+        assert mobile.evaluate("document.activeElement.getAttribute('href')") == "#main"
 
         phone.set_offline(True)
         mobile.select_option("#f-crit", value=ids["criterion"])

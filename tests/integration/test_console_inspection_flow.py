@@ -169,3 +169,28 @@ def test_inspection_from_approved_plan_to_verified_remediation(service_harness, 
         assert f"/charts/violations.svg?year={today.year}" in page
         chart = client.get(f"/charts/violations.svg?year={today.year}&group_by=criterion")
         assert chart.status_code == 200 and b"<svg" in chart.content
+        assert client.get("/charts/rebuild.svg").status_code == 404  # only dashboard charts are proxied
+
+        # The Ministry compares provinces (this one by its name from the tree), then opens one.
+        sign_in(client, "central_viewer")
+        page = client.get(f"/dashboard?year={today.year}").text
+        provinces = page.split('id="dash-provinces"')[1].split("</section>")[0]
+        assert "UBND tỉnh Vĩnh Long" in provinces and 'id="dash-violations"' not in page
+        assert f'<option value="{tenant}"' in page
+        page = client.get(f"/dashboard?year={today.year}&tenant={tenant}").text
+        assert "<td" in page.split('id="dash-violations"')[1].split("</section>")[0]
+        # Read-only: the central viewer is offered no plan form.
+        assert 'action="/plans"' not in client.get("/plans").text
+
+
+def test_pages_stay_light_and_the_service_worker_covers_the_site(tenant, issuer):
+    with TestClient(console_app({}, issuer, tenant)) as client:
+        sw = client.get("/sw.js")
+        assert sw.status_code == 200 and sw.headers["service-worker-allowed"] == "/"
+        assert "console-v1" in sw.text
+        total = sum(len(client.get(f"/static/{name}").content) for name in ("app.css", "app.js"))
+        total += len(client.get("/login").content)
+        assert total < 200_000
+        # Writes from another site are refused before they reach any service.
+        r = client.post("/login/demo", data={"role": "planner"}, headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403

@@ -180,7 +180,10 @@ def repeat_violations(counts: Iterable[ViolationCount], units: Mapping[str, Unit
 
 # -- inspections --------------------------------------------------------------------------------
 def inspection_contributions(row: Mapping[str, Any] | None) -> Counter:
-    """What one inspection adds to the monthly counters: {(unit_id, month, 'planned'|'done'): 1}."""
+    """What one inspection adds to the monthly counters: {(unit_id, month, 'planned'|'done'|'reports'): 1}.
+
+    ``reports``: a surprise inspection (started on a citizen's or business's report), in its start month.
+    """
     out: Counter = Counter()
     if not row or not row.get("unit_id"):
         return out
@@ -189,6 +192,8 @@ def inspection_contributions(row: Mapping[str, Any] | None) -> Counter:
         out[(unit, month_of(row["window_start"]), "planned")] += 1
     if row.get("concluded_on"):
         out[(unit, month_of(row["concluded_on"]), "done")] += 1
+    if row.get("surprise") and row.get("started_on"):
+        out[(unit, month_of(row["started_on"]), "reports")] += 1
     return out
 
 
@@ -247,25 +252,29 @@ def ratio(this: float | int | None, last: float | int | None) -> float | None:
 
 
 # -- risk ---------------------------------------------------------------------------------------
-# Risk of a unit for choosing surprise inspections, 0..100. Each signal is capped at 1 so no single
-# one drowns the others; the weights say what the inspectorate fears most (late dossiers hurt
-# citizens directly; repeats show conclusions were ignored; overdue remediation shows the same).
-RISK_WEIGHTS = {"late_dossier_rate": 40.0, "repeated_criteria": 30.0, "overdue_remediations": 30.0}
-RISK_CAPS = {"repeated_criteria": 3, "overdue_remediations": 3}
+# Risk of a unit for choosing surprise inspections, 0..100. Each count is capped (RISK_CAPS) so no
+# single signal drowns the others; the weights say what the inspectorate fears most: late dossiers
+# hurt citizens directly; repeats and overdue remediation show conclusions were ignored; surprise
+# inspections started on a citizen's or business's report (phản ánh) stand in for complaints, which
+# reach us no other way.
+RISK_WEIGHTS = {"late_dossier_rate": 35.0, "repeated_criteria": 25.0, "overdue_remediations": 25.0, "reports": 15.0}
+RISK_CAPS = {"repeated_criteria": 3, "overdue_remediations": 3, "reports": 3}
 
 
-def risk_score(late_dossier_rate: float | None, repeated_criteria: int, overdue_remediations: int) -> float:
+def risk_score(late_dossier_rate: float | None, repeated_criteria: int, overdue_remediations: int, reports: int = 0) -> float:
     """Weighted risk score, 0..100 (see RISK_WEIGHTS and RISK_CAPS)."""
     score = RISK_WEIGHTS["late_dossier_rate"] * (late_dossier_rate or 0.0)
-    score += RISK_WEIGHTS["repeated_criteria"] * min(repeated_criteria, RISK_CAPS["repeated_criteria"]) / RISK_CAPS["repeated_criteria"]
-    score += RISK_WEIGHTS["overdue_remediations"] * min(overdue_remediations, RISK_CAPS["overdue_remediations"]) / RISK_CAPS["overdue_remediations"]
+    for name, count in (("repeated_criteria", repeated_criteria), ("overdue_remediations", overdue_remediations),
+                        ("reports", reports)):
+        score += RISK_WEIGHTS[name] * min(count, RISK_CAPS[name]) / RISK_CAPS[name]
     return round(score, 2)
 
 
 def rank_by_risk(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Add ``risk`` and ``rank`` to rows with the three signals; highest risk first, ties by unit id."""
+    """Add ``risk`` and ``rank`` to rows carrying the signals; highest risk first, ties by unit id."""
     for r in rows:
-        r["risk"] = risk_score(r.get("late_dossier_rate"), r.get("repeated_criteria", 0), r.get("overdue_remediations", 0))
+        r["risk"] = risk_score(r.get("late_dossier_rate"), r.get("repeated_criteria", 0), r.get("overdue_remediations", 0),
+                               r.get("reports", 0))
     rows.sort(key=lambda r: (-r["risk"], r["unit_id"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i

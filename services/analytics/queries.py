@@ -244,9 +244,12 @@ def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters)
 
 # -- risk and scorecards ------------------------------------------------------------------------
 def _signals(ctx: Context) -> dict[str, dict[str, Any]]:
-    """Per attributed unit: dossiers checked/late, repeated criteria, overdue remediations."""
+    """Per attributed unit: dossiers checked/late, repeated criteria, overdue remediations, surprise inspections."""
     out: dict[str, dict[str, Any]] = defaultdict(lambda: {"dossiers_checked": 0, "dossiers_late": 0, "repeated_criteria": 0,
-                                                          "overdue_remediations": 0})
+                                                          "overdue_remediations": 0, "reports": 0})
+    for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period):
+        if r["reports"]:
+            out[ctx.owner(r["unit_id"])]["reports"] += r["reports"]
     for r in store.dossier_counts(ctx.conn, ctx.tenant, ctx.f.period):
         o = out[ctx.owner(r["unit_id"])]
         o["dossiers_checked"] += r["checked"]
@@ -275,7 +278,8 @@ def risk(ctx: Context) -> Answer:
     return Answer(f"Xếp hạng rủi ro các đơn vị để chọn kiểm tra đột xuất, {ctx.f.period.label()}",
                   [("rank", "Thứ hạng"), ("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("risk", "Điểm rủi ro"),
                    ("late_dossier_rate", "Tỷ lệ hồ sơ trễ hẹn"), ("repeated_criteria", "Nội dung vi phạm lặp lại"),
-                   ("overdue_remediations", "Khắc phục quá hạn")], rows, ("name", ["risk"]),
+                   ("overdue_remediations", "Khắc phục quá hạn"), ("reports", "Kiểm tra đột xuất do phản ánh")],
+                  rows, ("name", ["risk"]),
                   {"weights": RISK_WEIGHTS, "caps": RISK_CAPS})
 
 

@@ -38,7 +38,7 @@ def violation_counts(conn: psycopg.Connection, tenant: str, period: Period) -> l
 
 def inspection_counts(conn: psycopg.Connection, tenant: str, period: Period) -> list[dict[str, Any]]:
     rows = conn.execute(
-        "SELECT unit_id::text AS unit_id, month, planned, done FROM inspection_counts "
+        "SELECT unit_id::text AS unit_id, month, planned, done, reports FROM inspection_counts "
         "WHERE tenant = %s AND month BETWEEN %s AND %s", [tenant, period.first, period.last_month]).fetchall()
     return list(rows)
 

@@ -103,7 +103,7 @@ class Province:
         iid = uid()
         start = date(year, month, rng.randint(1, 20))
         facts = {"unit": unit, "year": year, "plan": self.plan[year], "window_start": None if surprise else start,
-                 "cancelled": cancel, "concluded_on": None}
+                 "cancelled": cancel, "concluded_on": None, "surprise": surprise, "started_on": None if cancel else start}
         self.inspections[iid] = facts
         if not surprise:
             self.emit("inspection.scheduled", {"inspection_id": iid, "plan_id": self.plan[year], "plan_version": 1, "year": year,
@@ -431,13 +431,17 @@ def check_figures(svc, h, p: Province) -> dict:
     assert (units_row["this_period"], units_row["last_period"], units_row["ratio"]) == (this, last, round(this / last, 2))
     assert this >= 3 * last  # the seeds' "3 times as many units inspected"
 
-    # Risk ranking (weights documented in domain.RISK_WEIGHTS: 40 late rate, 30 repeats, 30 overdue, capped at 3).
+    # Risk ranking (weights documented in domain.RISK_WEIGHTS: 35 late rate, 25 repeats, 25 overdue,
+    # 15 surprise inspections on reports; counts capped at 3).
     risk = out["risk"] = ask(svc, h, "risk")
     dossiers, repeats, rems = expected_dossiers(p, "unit"), expected_repeats(p), expected_remediation(p)
+    reports = Counter(now(p, f["unit"]) for f in p.inspections.values() if f["surprise"] and in_year(f["started_on"]))
+    assert sum(reports.values()) == 1
     for r in risk["rows"]:
         c, late = dossiers.get(r["unit_id"], (0, 0))
-        score = 40 * (late / c if c else 0) + 30 * min(len(repeats.get(r["unit_id"], {})), 3) / 3 \
-            + 30 * min(rems.get(r["unit_id"], {}).get("overdue", 0), 3) / 3
+        score = 35 * (late / c if c else 0) + 25 * min(len(repeats.get(r["unit_id"], {})), 3) / 3 \
+            + 25 * min(rems.get(r["unit_id"], {}).get("overdue", 0), 3) / 3 + 15 * min(reports[r["unit_id"]], 3) / 3
+        assert r["reports"] == reports[r["unit_id"]]
         assert abs(r["risk"] - score) < 0.02, r
     assert [r["risk"] for r in risk["rows"]] == sorted((r["risk"] for r in risk["rows"]), reverse=True)
 

@@ -75,6 +75,8 @@ def test_inspection_contributions_move_when_facts_arrive_in_any_order():
     assert contribution_delta(None, concluded_first) == {("u", date(2025, 5, 1), "done"): 1}
     scheduled_later = {**concluded_first, "scheduled": True, "window_start": date(2025, 4, 10)}
     assert contribution_delta(concluded_first, scheduled_later) == {("u", date(2025, 4, 1), "planned"): 1}
+    surprise = {"unit_id": "u", "surprise": True, "started_on": date(2025, 2, 3)}
+    assert contribution_delta(None, surprise) == {("u", date(2025, 2, 1), "reports"): 1}
     moved = {**scheduled_later, "window_start": date(2025, 6, 2)}
     assert contribution_delta(scheduled_later, moved) == {("u", date(2025, 4, 1), "planned"): -1, ("u", date(2025, 6, 1), "planned"): 1}
     cancelled = {**moved, "concluded_on": None, "cancelled": True}
@@ -98,12 +100,13 @@ def test_remediation_on_time_rate_open_and_overdue_age():
 
 def test_risk_weights_caps_and_ranking():
     assert risk_score(None, 0, 0) == 0
-    assert risk_score(1.0, 3, 3) == 100
-    assert risk_score(0.5, 10, 1) == 20 + 30 + 10
+    assert risk_score(1.0, 3, 3, 3) == 100
+    assert risk_score(0.5, 10, 1, 0) == round(17.5 + 25 + 25 / 3, 2)
+    assert risk_score(None, 0, 0, 5) == 15
     rows = rank_by_risk([{"unit_id": "b", "late_dossier_rate": 0.25, "repeated_criteria": 0, "overdue_remediations": 0},
-                         {"unit_id": "a", "late_dossier_rate": None, "repeated_criteria": 1, "overdue_remediations": 0},
+                         {"unit_id": "a", "late_dossier_rate": None, "repeated_criteria": 0, "overdue_remediations": 0, "reports": 1},
                          {"unit_id": "c", "late_dossier_rate": 0.5, "repeated_criteria": 0, "overdue_remediations": 1}])
-    assert [(r["unit_id"], r["rank"], r["risk"]) for r in rows] == [("c", 1, 30.0), ("a", 2, 10.0), ("b", 3, 10.0)]
+    assert [(r["unit_id"], r["rank"], r["risk"]) for r in rows] == [("c", 1, 25.83), ("b", 2, 8.75), ("a", 3, 5.0)]
 
 
 def test_decree_335_scores_and_the_discipline_cap():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.plans import api, events
+from services.plans import api
 from services.plans.settings import PlansSettings
 from shared.service import ServiceDefinition
 
@@ -12,5 +12,5 @@ SERVICE = ServiceDefinition(
     settings_cls=PlansSettings,
     migrations=Path(__file__).parent / "migrations",
     create_app=api.create_app,
-    consumers={"main": events.handlers},
+    consumers={},  # plans is the source of reference data and schedules; it consumes no events
 )

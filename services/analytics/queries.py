@@ -112,7 +112,7 @@ def violations(ctx: Context) -> Answer:
     titles = store.criteria(ctx.conn, ctx.tenant) if by == "criterion" else {}
     rows = []
     for key, n in grouped.items():
-        label = {"criterion": lambda k: titles.get(k, k), "unit": ctx.name, "level": lambda k: f"Cấp {k}",
+        label = {"criterion": lambda k: titles.get(k, k), "unit": ctx.name, "level": lambda k: f"Cấp {k}" if k is not None else "Chưa rõ cấp",
                  "severity": lambda k: SEVERITY_VI.get(k, k), "month": _month_label}[by](key)
         rows.append({"key": key.isoformat() if isinstance(key, date) else key, "label": label, "violations": n})
     rows.sort(key=lambda r: (-r["violations"], str(r["key"])) if by != "month" else (str(r["key"]),))

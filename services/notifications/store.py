@@ -203,11 +203,15 @@ WEBHOOK_COLUMNS = ("id::text AS id, url, event_types, description, owner_sub, ow
 
 def create_webhook(conn: psycopg.Connection, tenant: str, *, url: str, event_types: list[str], secret: str,
                    description: str | None, owner_sub: str, owner_email: str | None) -> dict:
-    return conn.execute(
-        f"INSERT INTO webhooks (id, tenant, url, event_types, secret, description, owner_sub, owner_email) "
-        f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {WEBHOOK_COLUMNS}",
-        [uuid.uuid4(), tenant, url, event_types, secret, description, owner_sub, owner_email],
+    """A subscription; its secret goes to a table the audit trail does not copy."""
+    row = conn.execute(
+        f"INSERT INTO webhooks (id, tenant, url, event_types, description, owner_sub, owner_email) "
+        f"VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {WEBHOOK_COLUMNS}",
+        [uuid.uuid4(), tenant, url, event_types, description, owner_sub, owner_email],
     ).fetchone()
+    conn.execute("INSERT INTO webhook_secrets (webhook_id, tenant, secret) VALUES (%s, %s, %s)",
+                 [row["id"], tenant, secret])
+    return row
 
 
 def list_webhooks(conn: psycopg.Connection, tenant: str, owner_sub: str | None) -> list[dict]:
@@ -220,7 +224,8 @@ def list_webhooks(conn: psycopg.Connection, tenant: str, owner_sub: str | None) 
 def get_webhook(conn: psycopg.Connection, tenant: str, webhook_id: str, owner_sub: str | None,
                 *, for_update: bool = False) -> dict | None:
     return conn.execute(
-        f"SELECT {WEBHOOK_COLUMNS}, secret FROM webhooks WHERE tenant = %s AND id = %s AND deleted_at IS NULL "
+        f"SELECT {WEBHOOK_COLUMNS}, (SELECT secret FROM webhook_secrets s WHERE s.webhook_id = webhooks.id "
+        "AND s.tenant = webhooks.tenant) AS secret FROM webhooks WHERE tenant = %s AND id = %s AND deleted_at IS NULL "
         "AND (%s::text IS NULL OR owner_sub = %s)" + (" FOR UPDATE" if for_update else ""),
         [tenant, webhook_id, owner_sub, owner_sub]).fetchone()
 

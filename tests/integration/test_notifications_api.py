@@ -131,6 +131,11 @@ def test_webhook_subscriptions_are_per_tenant_and_per_owner(svc, tenant):
     hook = r.json()
     assert len(hook["secret"]) >= 32 and hook["owner_email"] == "it@vinhlong.gov.vn" and hook["active"]
     assert svc.client.get(f"/v1/webhooks/{hook['id']}", headers=sub_a).json().get("secret") is None
+    # Creating it is audited, with its creator, but the audit trail never holds the signing secret.
+    audited = rows(svc, "SELECT actor, after::text AS after FROM audit_log WHERE table_name = 'webhooks'")
+    assert [a["actor"] for a in audited] == ["qlvb-vinhlong"] and "Hệ thống quản lý văn bản" in audited[0]["after"]
+    assert rows(svc, "SELECT count(*) AS n FROM audit_log WHERE strpos(coalesce(after::text, ''), %s) > 0",
+                [hook["secret"]])[0]["n"] == 0
     assert svc.client.get(f"/v1/webhooks/{hook['id']}", headers=sub_b).status_code == 404
     assert svc.client.get(f"/v1/webhooks/{hook['id']}", headers=svc.auth(f"{tenant}-x", "province_admin")).status_code == 404
     assert [h["id"] for h in svc.client.get("/v1/webhooks", headers=svc.auth(tenant, "province_admin")).json()["items"]] == [hook["id"]]

@@ -35,10 +35,12 @@ document.addEventListener("submit", async (event) => {
   const form = event.target;
   if (form.hasAttribute("data-live")) {
     event.preventDefault();
-    const button = form.querySelector("button[type=submit]");
+    // The clicked button may carry the value (the unit tree's "+ add" buttons name the unit).
+    const button = event.submitter || form.querySelector("button[type=submit]");
+    const body = new FormData(form, event.submitter || undefined);
     if (button) button.disabled = true;
     try {
-      const res = await fetch(form.action, {method: "POST", body: new FormData(form), headers: {"X-Live": "1"},
+      const res = await fetch(form.action, {method: "POST", body, headers: {"X-Live": "1"},
                                             credentials: "same-origin"});
       if (!res.ok) {
         const body = await res.json().catch(() => ({}));

@@ -49,7 +49,7 @@ class Context:
 
     def __init__(self, conn: psycopg.Connection, tenant: str, filters: Filters):
         self.conn, self.tenant, self.f = conn, tenant, filters
-        self.units: dict[str, UnitInfo] = store.units(conn, tenant)
+        self.units: dict[str, UnitInfo] = store.units(conn, tenant, filters.as_of)
 
     def owner(self, unit_id: str) -> str:
         """The unit a record counts for: attribution across merges, then the roll-up level if asked."""

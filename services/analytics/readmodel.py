@@ -72,6 +72,13 @@ def on_unit_changed(conn: psycopg.Connection, event: Event) -> None:
     update = {c: f"EXCLUDED.{c}" for c in row if c not in ("unit_id", "tenant", "contacts")}
     update["contacts"] = "EXCLUDED.contacts" if "contacts" in d else "t.contacts"
     _upsert(conn, "units", "unit_id", row, update)
+    # The units row above already refused another tenant's unit, so this version is ours.
+    conn.execute(
+        "INSERT INTO unit_versions (unit_id, effective_from, tenant, name, level, kind, parent_id) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (unit_id, effective_from) DO UPDATE SET name = EXCLUDED.name, level = EXCLUDED.level, "
+        "kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id",
+        [d["unit_id"], d.get("effective_from") or d["valid_from"], event.tenant, d["name"], d["level"], d["kind"], d["parent_id"]],
+    )
 
 
 def on_team_changed(conn: psycopg.Connection, event: Event) -> None:
@@ -327,6 +334,6 @@ HANDLERS = {
 }
 
 # Tables the handlers write: what a rebuild empties.
-READ_MODEL_TABLES = ("units", "teams", "criteria", "plans", "inspections", "inspection_counts", "findings",
+READ_MODEL_TABLES = ("units", "unit_versions", "teams", "criteria", "plans", "inspections", "inspection_counts", "findings",
                      "violation_counts", "dossier_checks", "dossier_counts", "recommendations", "head_assessments",
                      "remediations")

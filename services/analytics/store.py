@@ -1,6 +1,7 @@
 """SQL reads of the read models. Every query names its tenant explicitly (row-level security is the second layer)."""
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import psycopg
@@ -16,13 +17,27 @@ def tenants(conn: psycopg.Connection) -> list[str]:
     return [r["tenant"] for r in rows]
 
 
-def units(conn: psycopg.Connection, tenant: str) -> dict[str, UnitInfo]:
+def units(conn: psycopg.Connection, tenant: str, as_of: date | None = None) -> dict[str, UnitInfo]:
+    """The unit tree: latest states, or as of a date each unit's name and parent on that day.
+
+    Lifetime (valid_from/valid_to) and successor always come from the latest state: they are what
+    attribution across merges needs.
+    """
     rows = conn.execute("SELECT * FROM units WHERE tenant = %s", [tenant]).fetchall()
-    return {str(r["unit_id"]): UnitInfo(
-        unit_id=str(r["unit_id"]), name=r["name"], level=r["level"], kind=r["kind"],
-        parent_id=str(r["parent_id"]) if r["parent_id"] else None, valid_from=r["valid_from"], valid_to=r["valid_to"],
-        successor_id=str(r["successor_id"]) if r["successor_id"] else None, code=r["code"], contacts=tuple(r["contacts"] or ()),
-    ) for r in rows}
+    then: dict[str, dict] = {}
+    if as_of is not None:
+        then = {str(r["unit_id"]): r for r in conn.execute(
+            "SELECT DISTINCT ON (unit_id) unit_id, name, level, kind, parent_id FROM unit_versions "
+            "WHERE tenant = %s AND effective_from <= %s ORDER BY unit_id, effective_from DESC", [tenant, as_of])}
+    out = {}
+    for r in rows:
+        state = then.get(str(r["unit_id"]), r)
+        out[str(r["unit_id"])] = UnitInfo(
+            unit_id=str(r["unit_id"]), name=state["name"], level=state["level"], kind=state["kind"],
+            parent_id=str(state["parent_id"]) if state["parent_id"] else None, valid_from=r["valid_from"],
+            valid_to=r["valid_to"], successor_id=str(r["successor_id"]) if r["successor_id"] else None, code=r["code"],
+            contacts=tuple(r["contacts"] or ()))
+    return out
 
 
 def criteria(conn: psycopg.Connection, tenant: str) -> dict[str, str]:

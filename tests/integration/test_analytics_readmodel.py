@@ -77,3 +77,34 @@ def test_handlers_take_events_in_any_order_once_and_refuse_other_tenants(service
     assert len(reasons) == 4 and all("another tenant" in r for r in reasons), reasons
     with svc.runtime.db.tx("*") as conn:
         assert conn.execute("SELECT count(*) AS n FROM violation_counts WHERE tenant = %s", [other]).fetchone()["n"] == 0
+
+
+def test_the_tree_of_a_past_date_keeps_districts_that_ended_on_1_july_2025(service_harness, tenant):
+    svc = service_harness(ANALYTICS)
+    province, district, commune = (str(uuid.uuid4()) for _ in range(3))
+
+    def unit(unit_id, name, level, kind, parent, **kw):
+        return ev("unit.changed", tenant, {"unit_id": unit_id, "change": kw.pop("change", "created"), "name": name, "level": level,
+                                           "kind": kind, "parent_id": parent, "valid_from": "2020-01-01", "valid_to": None,
+                                           "successor_id": None, **kw})
+    events = [
+        unit(province, "Tỉnh Vĩnh Long", 1, "province", None),
+        unit(district, "Huyện Long Hồ", 2, "district", province),
+        unit(commune, "Xã Long Phước", 3, "commune", district),
+        unit(district, "Huyện Long Hồ", 2, "district", province, change="dissolved", valid_to="2025-06-30",
+             effective_from="2025-07-01"),
+        unit(commune, "Xã Long Phước", 3, "commune", province, change="moved", effective_from="2025-07-01"),
+        ev("violation.recorded", tenant, {"finding_id": str(uuid.uuid4()), "inspection_id": str(uuid.uuid4()), "unit_id": commune,
+                                          "plan_id": None, "criterion_code": "TTHC", "severity": "minor",
+                                          "description": "Hồ sơ đất đai trễ hẹn", "officials_count": 0,
+                                          "recorded_by": "Võ Minh Tâm", "recorded_at": "2025-03-03T09:00:00+07:00"}),
+    ]
+    assert apply(svc, events) == []
+    h = svc.auth(tenant, "viewer")
+    ask = {"year": 2025, "group_by": "unit", "rollup": 2}
+    then = svc.client.get("/v1/dashboards/violations", params={**ask, "as_of": "2025-05-01"}, headers=h).json()
+    assert [(r["label"], r["violations"]) for r in then["rows"]] == [("Huyện Long Hồ", 1)]
+    now = svc.client.get("/v1/dashboards/violations", params=ask, headers=h).json()
+    assert [(r["label"], r["violations"]) for r in now["rows"]] == [("Xã Long Phước", 1)]  # no district level any more
+    to_province = svc.client.get("/v1/dashboards/violations", params={**ask, "rollup": 1}, headers=h).json()
+    assert [(r["label"], r["violations"]) for r in to_province["rows"]] == [("Tỉnh Vĩnh Long", 1)]

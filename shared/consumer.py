@@ -32,6 +32,10 @@ Handler = Callable[[psycopg.Connection, Event], None]
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
+class _HandlerFailed(Exception):
+    """A handler failed in a batch applied without savepoints: apply it again, message by message."""
+
+
 @dataclass
 class Raw:
     """The parts of a Kafka message we keep (also rebuilt from a stored dead letter)."""
@@ -67,20 +71,24 @@ class EventConsumer:
 
     def _apply(self, conn: psycopg.Connection, event: Event) -> bool:
         """Apply inside the caller's transaction; False when the inbox says it was already applied."""
-        conn.execute("SELECT set_config('app.tenant', %s, true), set_config('app.actor', %s, true)",
-                     [event.tenant, f"event:{event.type}:{event.id}"])
+        # One round trip: the settings are made in the FROM clause, before the inbox row and the handler.
         inserted = conn.execute(
-            "INSERT INTO processed_events (consumer, event_id, tenant, type) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT DO NOTHING RETURNING 1",
-            [self.name, event.id, event.tenant, event.type],
+            "INSERT INTO processed_events (consumer, event_id, tenant, type) SELECT %s, %s, %s, %s "
+            "FROM (SELECT set_config('app.tenant', %s, true) AS t, set_config('app.actor', %s, true) AS a) AS cfg "
+            "WHERE cfg.t IS NOT NULL AND cfg.a IS NOT NULL ON CONFLICT DO NOTHING RETURNING 1",
+            [self.name, event.id, event.tenant, event.type, event.tenant, f"event:{event.type}:{event.id}"],
         ).fetchone()
         if not inserted:
             return False
         self.handlers[event.type](conn, event)
         return True
 
-    def _handle(self, conn: psycopg.Connection, raw: Raw) -> tuple[str, str | None]:
-        """Returns (outcome, reason): applied, duplicate, ignored or dead."""
+    def _handle(self, conn: psycopg.Connection, raw: Raw, isolate: bool = True) -> tuple[str, str | None]:
+        """Returns (outcome, reason): applied, duplicate, ignored or dead.
+
+        ``isolate=False`` skips the savepoint and raises ``_HandlerFailed`` instead of returning "dead";
+        the caller then rolls the whole batch back and applies it again message by message.
+        """
         try:
             event = self._decode(raw)
         except (EnvelopeError, SchemaError) as exc:
@@ -91,20 +99,21 @@ class EventConsumer:
         tenant_var.set(event.tenant)
         adopt(event.traceparent)
         try:
-            with conn.transaction():  # a savepoint: a failing handler undoes only its own message
+            if isolate:
+                with conn.transaction():  # a savepoint: a failing handler undoes only its own message
+                    applied = self._apply(conn, event)
+            else:
                 applied = self._apply(conn, event)
         except TRANSIENT:
             raise
         except Exception as exc:
+            if not isolate:
+                raise _HandlerFailed() from exc
             log.exception("handler failed; message goes to the dead-letter topic")
             return "dead", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
         finally:
             event_id_var.set(None)
-        if applied:
-            EVENTS_CONSUMED.labels(self.service, self.name, event.type).inc()
-            return "applied", None
-        EVENTS_DUPLICATE.labels(self.service, self.name).inc()
-        return "duplicate", None
+        return ("applied" if applied else "duplicate"), event.type
 
     def _record_dead(self, conn: psycopg.Connection, raw: Raw, reason: str) -> None:
         conn.execute(
@@ -135,16 +144,33 @@ class EventConsumer:
 
     # -- the batch loop -----------------------------------------------------------------------
     def process(self, conn: psycopg.Connection, raws: list[Raw]) -> list[tuple[Raw, str]]:
-        """Apply a batch in one transaction; returns the dead letters it recorded."""
+        """Apply a batch in one transaction; returns the dead letters it recorded.
+
+        Savepoints cost two round trips per message, so the batch is first applied without them; only
+        when a handler fails is it rolled back and applied again with one savepoint per message.
+        """
+        try:
+            return self._process(conn, raws, isolate=False)
+        except _HandlerFailed:
+            return self._process(conn, raws, isolate=True)
+
+    def _process(self, conn: psycopg.Connection, raws: list[Raw], isolate: bool) -> list[tuple[Raw, str]]:
         dead: list[tuple[Raw, str]] = []
+        outcomes: list[tuple[str, str | None]] = []
         with conn.transaction():
             for raw in raws:
-                outcome, reason = self._handle(conn, raw)
+                outcome, reason = self._handle(conn, raw, isolate)
                 if outcome == "dead":
                     self._record_dead(conn, raw, reason or "")
                     dead.append((raw, reason or ""))
-                elif outcome == "applied":
-                    self.applied_total += 1
+                outcomes.append((outcome, reason))
+        # Counted once the batch committed (a batch rolled back for a retry is not counted twice).
+        for outcome, event_type in outcomes:
+            if outcome == "applied":
+                self.applied_total += 1
+                EVENTS_CONSUMED.labels(self.service, self.name, event_type).inc()
+            elif outcome == "duplicate":
+                EVENTS_DUPLICATE.labels(self.service, self.name).inc()
         return dead
 
     def run(self, stop: threading.Event, on_batch: Callable[[int], None] | None = None) -> None:
@@ -217,4 +243,6 @@ class EventConsumer:
                     else:
                         conn.execute("UPDATE dead_letters SET replayed_at = now() WHERE id = %s", [row["id"]])
                 counts[outcome] += 1
+                if outcome == "applied":
+                    EVENTS_CONSUMED.labels(self.service, self.name, reason).inc()
         return counts

@@ -1,0 +1,212 @@
+"""Scale: dashboard queries over 1 (or 10) million findings across 34 provinces, and a read-model rebuild.
+
+The read-model tables are filled straight with COPY (generated rows with realistic shapes: 100
+communes per province under the province itself, two inspections a year per commune, findings
+spread over criteria, severities and months, a remediation for most serious findings); the counters
+are then summed from those rows with the same keys the event handlers use. Each dashboard is asked
+the way the API asks it (services.analytics.queries, one transaction per question) for random
+provinces, and its p50/p99 printed. The rebuild replays ``violation.recorded`` events from an
+outbox through the real handlers (services.analytics.rebuild).
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import psycopg
+from psycopg.rows import dict_row
+
+from bench.common import Row, Stack, fmt_ms, fmt_rate, percentile
+from bench.data import CRITERIA, DESCRIPTIONS, PROVINCES, SEVERITIES
+from services.analytics import queries, rebuild
+from services.analytics.bootstrap import SERVICE as ANALYTICS
+from services.analytics.domain import Period
+from services.inspections.bootstrap import SERVICE as INSPECTIONS
+from shared.events import CATALOGUE, Event
+
+YEAR = 2026
+MAIN_DASHBOARDS = ["violations", "repeat-violations", "remediation", "risk", "scorecards", "coverage", "year-over-year"]
+TARGET_P99 = 0.100
+
+
+def _uuid(rnd: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rnd.getrandbits(128), version=4)
+
+
+def fill(url: str, n_findings: int, communes: int = 100, seed: int = 5) -> dict[str, float]:
+    """COPY generated rows into the read models of the database at ``url``; returns seconds per step."""
+    rnd = random.Random(seed)
+    timings: dict[str, float] = {}
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT set_config('app.tenant', '*', false)")
+        for table in ("units", "inspections", "findings", "remediations", "violation_counts", "inspection_counts"):
+            conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")  # audit trail off for generated data
+        t0 = time.perf_counter()
+        units: dict[str, list[uuid.UUID]] = {}
+        with conn.cursor().copy("COPY units (unit_id, tenant, code, name, level, kind, parent_id, valid_from) FROM STDIN") as cp:
+            for p_no, tenant in enumerate(PROVINCES):
+                root = _uuid(rnd)
+                cp.write_row([root, tenant, f"{p_no:02d}", f"Tỉnh {tenant}", 1, "province", None, date(2025, 7, 1)])
+                units[tenant] = [_uuid(rnd) for _ in range(communes)]
+                for i, u in enumerate(units[tenant]):
+                    cp.write_row([u, tenant, f"{p_no:02d}{i:03d}", f"UBND xã Số {i} — {tenant}", 2, "commune", root,
+                                  date(2025, 7, 1)])
+        inspections: list[tuple[str, uuid.UUID, uuid.UUID, date]] = []
+        with conn.cursor().copy("COPY inspections (inspection_id, tenant, plan_id, unit_id, year, window_start, form, "
+                                "scheduled, started_on, concluded_on) FROM STDIN") as cp:
+            for tenant, ids in units.items():
+                plan = _uuid(rnd)
+                for u in ids:
+                    for half in (0, 1):
+                        start = date(YEAR, 1 + half * 6 + rnd.randrange(6), 1 + rnd.randrange(27))
+                        iid = _uuid(rnd)
+                        done = start + timedelta(days=rnd.randrange(1, 20))
+                        inspections.append((tenant, u, iid, start))
+                        cp.write_row([iid, tenant, plan, u, YEAR, start.replace(day=1), "on_site", True, start,
+                                      done if done.year == YEAR else None])
+        timings["units+inspections"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        with conn.cursor().copy("COPY findings (finding_id, tenant, inspection_id, unit_id, criterion_code, severity, "
+                                "recorded_on, officials_count) FROM STDIN") as fcp:
+            remediation_rows = []
+            for _ in range(n_findings):
+                tenant, u, iid, start = inspections[rnd.randrange(len(inspections))]
+                severity = SEVERITIES[rnd.randrange(len(SEVERITIES))]
+                fid = _uuid(rnd)
+                recorded = start + timedelta(days=rnd.randrange(0, 10))
+                if recorded.year != YEAR:
+                    recorded = date(YEAR, 12, 31)
+                fcp.write_row([fid, tenant, iid, u, CRITERIA[rnd.randrange(len(CRITERIA))], severity, recorded,
+                               rnd.randrange(4)])
+                if severity == "serious" and rnd.random() < 0.8:
+                    deadline = recorded + timedelta(days=30 + rnd.randrange(120))
+                    accepted = deadline - timedelta(days=rnd.randrange(-20, 30)) if rnd.random() < 0.6 else None
+                    remediation_rows.append([_uuid(rnd), tenant, iid, u, fid, "fix", deadline, recorded, accepted])
+        with conn.cursor().copy("COPY remediations (remediation_id, tenant, inspection_id, unit_id, finding_id, kind, "
+                                "deadline, assigned_on, accepted_on) FROM STDIN") as cp:
+            for r in remediation_rows:
+                cp.write_row(r)
+        timings["findings COPY"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        # The counters the handlers keep, summed from the facts with the handlers' keys.
+        conn.execute("INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) "
+                     "SELECT tenant, unit_id, date_trunc('month', recorded_on)::date, criterion_code, severity, count(*) "
+                     "FROM findings GROUP BY 1, 2, 3, 4, 5")
+        conn.execute("INSERT INTO inspection_counts (tenant, unit_id, month, planned) "
+                     "SELECT tenant, unit_id, window_start, count(*) FROM inspections GROUP BY 1, 2, 3")
+        conn.execute("INSERT INTO inspection_counts AS c (tenant, unit_id, month, done) "
+                     "SELECT tenant, unit_id, date_trunc('month', concluded_on)::date, count(*) FROM inspections "
+                     "WHERE concluded_on IS NOT NULL GROUP BY 1, 2, 3 "
+                     "ON CONFLICT (tenant, month, unit_id) DO UPDATE SET done = c.done + EXCLUDED.done")
+        for table in ("units", "inspections", "findings", "remediations", "violation_counts", "inspection_counts"):
+            conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        conn.execute("ANALYZE")
+        timings["counters+analyze"] = time.perf_counter() - t0
+    return timings
+
+
+def ask(url: str, name: str, tenant: str) -> float:
+    """One dashboard question as the API asks it (own transaction, tenant set); returns seconds."""
+    filters = queries.Filters(Period(YEAR), date(YEAR, 12, 31))
+    t0 = time.perf_counter()
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        t0 = time.perf_counter()  # a pooled connection in the API: the connect is not part of the question
+        with conn.transaction():
+            conn.execute("SELECT set_config('app.tenant', %s, true)", [tenant])
+            if name == "provinces":
+                answer = queries.provinces(conn, PROVINCES, filters)
+            else:
+                answer = queries.DASHBOARDS[name](queries.Context(conn, tenant, filters))
+        assert answer.rows is not None
+    return time.perf_counter() - t0
+
+
+def dashboards(url: str, rounds: int, seed: int = 9) -> dict[str, list[float]]:
+    rnd = random.Random(seed)
+    out: dict[str, list[float]] = {}
+    for name in MAIN_DASHBOARDS:
+        ask(url, name, PROVINCES[0])  # warm the cache once
+        out[name] = [ask(url, name, rnd.choice(PROVINCES)) for _ in range(rounds)]
+    ask(url, "provinces", "*")
+    out["provinces (central, all 34)"] = [ask(url, "provinces", "*") for _ in range(max(3, rounds // 5))]
+    return out
+
+
+def fill_outbox(url: str, n: int, seed: int = 21) -> None:
+    """``n`` violation.recorded events in an outbox, as Outbox.add_event writes them (COPY, no validation)."""
+    rnd = random.Random(seed)
+    et = CATALOGUE.latest("violation.recorded")
+    units = {p: [str(_uuid(rnd)) for _ in range(100)] for p in PROVINCES}
+    start = datetime(YEAR, 1, 1, 2, tzinfo=timezone.utc)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT set_config('app.tenant', '*', false)")
+        conn.execute("ALTER TABLE outbox DISABLE TRIGGER USER")
+        with conn.cursor().copy("COPY outbox (id, tenant, type, topic, key, headers, payload, published_at) FROM STDIN") as cp:
+            for _ in range(n):
+                tenant = rnd.choice(PROVINCES)
+                u = rnd.choice(units[tenant])
+                data = {"finding_id": str(_uuid(rnd)), "inspection_id": str(uuid.uuid5(uuid.NAMESPACE_URL, u)), "unit_id": u,
+                        "plan_id": None, "criterion_code": rnd.choice(CRITERIA), "severity": rnd.choice(SEVERITIES),
+                        "description": rnd.choice(DESCRIPTIONS), "officials_count": rnd.randrange(3),
+                        "recorded_by": "Trần Văn Bình",
+                        "recorded_at": (start + timedelta(minutes=rnd.randrange(360 * 1440))).isoformat()}
+                event = Event(type=et.type, source="/inspection-platform/inspections", tenant=tenant, data=data,
+                              dataschema=et.dataschema, subject=data["inspection_id"])
+                cp.write_row([event.id, tenant, et.type, CATALOGUE.topic(et.type), data["inspection_id"],
+                              json.dumps([[k, v.decode()] for k, v in event.headers()]),
+                              json.dumps(data, ensure_ascii=False), datetime.now(timezone.utc)])
+        conn.execute("ALTER TABLE outbox ENABLE TRIGGER USER")
+
+
+def rebuild_time(stack: Stack, n_events: int) -> tuple[float, int]:
+    """Seconds to rebuild the analytics read models from ``n_events`` outbox events; and findings after."""
+    src = stack.database("inspections")
+    INSPECTIONS.migrate(stack.settings(INSPECTIONS, src))
+    fill_outbox(stack.admin_of(src), n_events)
+    url = stack.database("analytics")
+    settings = stack.settings(ANALYTICS, url)
+    ANALYTICS.migrate(settings)
+    runtime = ANALYTICS.runtime(settings).open()
+    try:
+        run_id = rebuild.begin(runtime, "outboxes")
+        t0 = time.perf_counter()
+        rebuild.run(runtime, run_id, [src])
+        elapsed = time.perf_counter() - t0
+        status = rebuild.status(runtime)
+        with runtime.db.tx("*") as conn:
+            found = conn.execute("SELECT count(*) AS n FROM findings").fetchone()["n"]
+    finally:
+        runtime.close()
+    if status["status"] != "done":
+        raise RuntimeError(f"rebuild ended {status['status']}: {status.get('error')}")
+    return elapsed, found
+
+
+def run(stack: Stack, sizes: list[int], rounds: int, rebuild_events: int) -> list[Row]:
+    rows: list[Row] = []
+    for n in sizes:
+        url = stack.database("analytics")
+        ANALYTICS.migrate(stack.settings(ANALYTICS, url))
+        timings = fill(stack.admin_of(url), n)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT set_config('app.tenant', '*', false)")
+            counters = conn.execute("SELECT count(*) FROM violation_counts").fetchone()[0]
+        rows.append(Row("4 scale", f"{n:,} findings generated (COPY {timings['findings COPY']:.0f} s, counters "
+                        f"{timings['counters+analyze']:.0f} s; {counters:,} counter rows)", "", "", "", "", None))
+        for name, lat in dashboards(url, rounds).items():
+            p99 = percentile(lat, 99)
+            rows.append(Row("4 scale", f"dashboard {name} @ {n:,} findings, p50 / p99", f"{fmt_ms(percentile(lat, 50))} / {fmt_ms(p99)}",
+                            "", "", "p99 < 100 ms", p99 < TARGET_P99))
+    if rebuild_events:
+        elapsed, found = rebuild_time(stack, rebuild_events)
+        per_million = elapsed * 1_000_000 / rebuild_events
+        rows.append(Row("4 scale", f"rebuild read models from {rebuild_events:,} outbox events "
+                        f"({found:,} findings after)", f"{elapsed:.1f} s ({fmt_rate(rebuild_events / elapsed)})",
+                        "", "", "1M events < 120 s" + ("" if rebuild_events >= 1_000_000 else f" (→ {per_million:.0f} s per 1M)"),
+                        per_million < 120))
+    return rows

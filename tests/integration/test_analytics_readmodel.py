@@ -7,6 +7,7 @@ from datetime import date
 
 from services.analytics import rebuild
 from services.analytics.bootstrap import SERVICE as ANALYTICS
+from services.analytics.readmodel import READ_MODEL_TABLES
 from shared.consumer import Raw
 from shared.events import CATALOGUE
 
@@ -74,6 +75,9 @@ def test_handlers_take_events_in_any_order_once_and_refuse_other_tenants(service
                                            "reported_at": "2025-06-01T08:00:00+07:00"}),
     ]
     reasons = apply(svc, foreign)
+    with svc.runtime.db.tx("*") as conn:  # read models are derived: no audit trail rows for them
+        audited = conn.execute("SELECT tgrelid::regclass::text AS t FROM pg_trigger WHERE tgname = 'audit_row'").fetchall()
+        assert not {r["t"] for r in audited} & set(READ_MODEL_TABLES)
     assert len(reasons) == 4 and all("another tenant" in r for r in reasons), reasons
     with svc.runtime.db.tx("*") as conn:
         assert conn.execute("SELECT count(*) AS n FROM violation_counts WHERE tenant = %s", [other]).fetchone()["n"] == 0

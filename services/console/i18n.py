@@ -161,6 +161,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "plan.public_service": ("Kiểm tra công vụ", "Public service"),
     "plan.administrative_reform": ("Cải cách hành chính", "Administrative reform"),
     "plan.thematic": ("Chuyên đề", "Thematic"),
+    "kind.province_committee": ("UBND tỉnh", "Provincial People's Committee"),
+    "kind.department": ("Sở, ban, ngành", "Department"),
+    "kind.district_committee": ("UBND huyện", "District People's Committee"),
+    "kind.commune_committee": ("UBND xã, phường", "Commune People's Committee"),
+    "kind.one_stop_desk": ("Bộ phận một cửa", "One-stop desk"),
+    "kind.state_enterprise": ("Doanh nghiệp nhà nước", "State enterprise"),
+    "kind.association": ("Hội đặc thù", "Special association"),
     "open": ("Mở", "Open"),
     "saved": ("Đã lưu.", "Saved."),
     "welcome": ("Xin chào", "Hello"),
@@ -172,6 +179,12 @@ def translate(lang: str, key: str, **values: Any) -> str:
     pair = MESSAGES.get(key)
     text = key if pair is None else pair[1 if lang == "en" else 0]
     return text.format(**values) if values else text
+
+
+def label_or_raw(lang: str, prefix: str, value: str) -> str:
+    """A known code's label (unit kinds, statuses), or the code itself when we have no label for it."""
+    key = f"{prefix}.{value}"
+    return translate(lang, key) if key in MESSAGES else str(value)
 
 
 def format_date(value: Any) -> str:

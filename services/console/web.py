@@ -89,7 +89,10 @@ async def render(request: Request, template: str, user: User | None, status: int
     def num(value: Any, decimals: int | None = None) -> str:
         return i18n.format_number(value, lang, decimals)
 
-    base = {"request": request, "user": user, "lang": lang, "t": t, "num": num, "unread": unread,
+    def label(prefix: str, value: Any) -> str:
+        return i18n.label_or_raw(lang, prefix, value)
+
+    base = {"request": request, "label": label, "user": user, "lang": lang, "t": t, "num": num, "unread": unread,
             "ok": request.query_params.get("ok"), "error": request.query_params.get("error"),
             "error_field": request.query_params.get("field"), "demo": c.settings.demo}
     return templates.TemplateResponse(request, template, {**base, **context}, status_code=status)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from services.console.fieldwork import is_today
-from services.console.i18n import MESSAGES, format_date, format_number, translate
+from services.console.i18n import MESSAGES, format_date, format_number, label_or_raw, translate
 from services.console.planning import flatten
 from services.console.remediation import deadline_state
 from services.console.session import SessionCodec, User
@@ -34,6 +34,9 @@ def test_every_label_has_both_languages_and_vietnamese_comes_first():
     assert translate("xx", "inbox") == "Thông báo"
     assert translate("vi", "days_left", n=3) == "còn 3 ngày"
     assert translate("vi", "no.such.key") == "no.such.key"
+    assert label_or_raw("vi", "kind", "commune_committee") == "UBND xã, phường"
+    assert label_or_raw("en", "status", "overdue") == "Overdue"
+    assert label_or_raw("vi", "status", "archived") == "archived"  # a status the console does not know yet
 
 
 def test_session_cookie_is_signed_and_expires():

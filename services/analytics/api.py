@@ -99,6 +99,9 @@ def unit_scorecard(unit_id: str, params: AskDep, principal: PrincipalDep, runtim
         if unit_id not in ctx.units:
             raise NotFound(f"unit {unit_id} not found")
         card = queries.scorecard(ctx, unit_id, with_officials=principal.can("officials:read"))
+        if card.get("officials"):
+            store.log_personal_read(conn, tenant, principal.sub, unit_id, [o["official_ref"] for o in card["officials"]],
+                                    ctx.f.period.label(), runtime.clock())
     return JSONResponse(jsonable_encoder(card))
 
 

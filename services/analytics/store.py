@@ -121,3 +121,10 @@ def disciplines(conn: psycopg.Connection, tenant: str, official_refs: list[str],
 
 def unit_exists(conn: psycopg.Connection, tenant: str, unit_id: str) -> bool:
     return conn.execute("SELECT 1 FROM units WHERE tenant = %s AND unit_id = %s", [tenant, unit_id]).fetchone() is not None
+
+
+def log_personal_read(conn: psycopg.Connection, tenant: str, reader: str, unit_id: str, official_refs: list[str],
+                      period: str, at) -> None:
+    """Record that ``reader`` saw these officials' scorecards (personal data)."""
+    conn.execute("INSERT INTO personal_data_reads (tenant, reader, unit_id, official_refs, period, read_at) "
+                 "VALUES (%s, %s, %s, %s, %s, %s)", [tenant, reader, unit_id, official_refs, period, at])

@@ -448,7 +448,11 @@ def check_figures(svc, h, p: Province) -> dict:
     # Scorecard of a department with its head and deputy (officials need officials:read).
     dept = next(u for u, x in p.units.items() if x["name"] == "Sở Tài chính")
     card = out["card"] = svc.client.get(f"/v1/scorecards/{dept}", params={"year": YEAR, "today": TODAY.isoformat()},
-                                        headers=svc.auth(p.tenant, "team_leader")).json()
+                                        headers=svc.auth(p.tenant, "team_leader", sub="truong-doan-1")).json()
+    with svc.runtime.db.tx(p.tenant) as conn:  # officials are personal data: the read is logged
+        reads = conn.execute("SELECT reader, official_refs FROM personal_data_reads WHERE tenant = %s AND unit_id = %s",
+                             [p.tenant, dept]).fetchall()
+    assert ("truong-doan-1", sorted(p.heads[dept].values())) in [(r["reader"], sorted(r["official_refs"])) for r in reads]
     mine = [v for v in p.violations if v["unit"] == dept and in_year(v["on"])]
     assert sorted(card["facts"]["finding_ids"]) == sorted(v["id"] for v in mine) and card["findings"] == len(mine)
     assert sorted(card["facts"]["late_dossier_check_ids"]) == sorted(d["id"] for d in p.dossiers

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, Field
@@ -268,6 +269,23 @@ def webhook_deliveries(webhook_id: str, principal: PrincipalDep, runtime: Runtim
         _webhook(conn, principal, tenant, webhook_id)
         items = store.webhook_attempts(conn, tenant, webhook_id, limit, before)
     return store.to_json({"items": items, "next_before": items[-1]["id"] if len(items) == limit else None})
+
+
+# -- delivery state -------------------------------------------------------------------------------------
+DeliveryState = Literal["pending", "sending", "sent", "failed", "cancelled"]
+
+
+@router.get("/deliveries", summary="Deliveries of the province, newest first (state, attempts, last error)")
+def list_deliveries(principal: PrincipalDep, runtime: RuntimeDep, state: DeliveryState | None = None,
+                    source_id: uuid.UUID | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+                    before: Annotated[datetime | None, Query(description="created_at to page back from")] = None
+                    ) -> dict[str, Any]:
+    principal.require("notifications:manage")
+    tenant = principal.write_scope()
+    with runtime.db.tx(tenant) as conn:
+        items = store.list_deliveries(conn, tenant, state=state, source_id=str(source_id) if source_id else None,
+                                      limit=limit, before=before.isoformat() if before else None)
+    return store.to_json({"items": items, "next_before": items[-1]["created_at"] if len(items) == limit else None})
 
 
 # -- the in-app inbox ----------------------------------------------------------------------------------

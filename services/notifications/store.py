@@ -281,6 +281,17 @@ def insert_delivery(conn: psycopg.Connection, *, tenant: str, key: str, source_i
     return row["id"] if row else None
 
 
+def list_deliveries(conn: psycopg.Connection, tenant: str, *, state: str | None, source_id: str | None,
+                    limit: int, before: str | None) -> list[dict]:
+    """Deliveries newest first (without bodies), for the province's administrators."""
+    return conn.execute(
+        "SELECT id::text AS id, source_id::text AS source_id, source_type, channel, recipient, role, state, attempts, "
+        "last_error, created_at, sent_at, next_attempt_at FROM deliveries WHERE tenant = %s "
+        "AND (%s::text IS NULL OR state = %s) AND (%s::uuid IS NULL OR source_id = %s::uuid) "
+        "AND (%s::timestamptz IS NULL OR created_at < %s::timestamptz) ORDER BY created_at DESC, id LIMIT %s",
+        [tenant, state, state, source_id, source_id, before, before, limit]).fetchall()
+
+
 def get_delivery(conn: psycopg.Connection, delivery_id: str) -> dict | None:
     return conn.execute("SELECT * FROM deliveries WHERE id = %s", [delivery_id]).fetchone()
 

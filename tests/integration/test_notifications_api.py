@@ -187,6 +187,11 @@ def test_assigned_remediation_writes_pending_mail_inbox_items_and_reminders_once
     assert [(r["channel"], r["recipient"], r["state"]) for r in got] == [
         ("email", "hung@longhuu.vn", "pending"), ("email", "vp@longhuu.vn", "pending"), ("inapp", "u-hung", "sent")]
     assert got[0]["subject"].startswith("Yêu cầu khắc phục: hạn ")
+    listed = svc.client.get(f"/v1/deliveries?source_id={assigned.id}&state=pending", headers=svc.auth(tenant, "province_admin"))
+    assert listed.status_code == 200, listed.text
+    assert sorted(i["recipient"] for i in listed.json()["items"]) == ["hung@longhuu.vn", "vp@longhuu.vn"]
+    assert svc.client.get("/v1/deliveries", headers=svc.auth(f"{tenant}-x", "province_admin")).json()["items"] == []
+    assert svc.client.get("/v1/deliveries?state=lost", headers=svc.auth(tenant, "province_admin")).status_code == 422
     reminders = rows(svc, "SELECT seq, due_on FROM timers WHERE remediation_id = %s AND kind = 'reminder' ORDER BY seq DESC",
                      [remediation])
     assert [(r["seq"], r["due_on"]) for r in reminders] == [

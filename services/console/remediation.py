@@ -46,7 +46,8 @@ async def remediation_page(remediation_id: str, request: Request, user: UserDep,
     return await render(request, "remediation.html", user, item=item, names=names,
                         can_report=user.has("unit_head") and user.unit_id == str(item["unit_id"])
                         and item["status"] != "verified",
-                        can_verify=user.has("team_leader") and item["status"] == "reported")
+                        can_verify=user.has("team_leader") and item["status"] == "reported",
+                        can_extend=user.has("team_leader") and item["status"] != "verified")
 
 
 @router.post("/remediations/{remediation_id}/reports")
@@ -77,6 +78,18 @@ async def verify(remediation_id: str, user: UserDep, c: ConsoleDep, outcome: Ann
     try:
         await c.backends.send("inspections", "POST", f"/v1{url}/verification", token=user.token,
                               json={"id": form_uuid(id), "outcome": outcome, "note": note})
+    except BackendError as exc:
+        return failed(url, exc)
+    return back(url, ok="saved")
+
+
+@router.post("/remediations/{remediation_id}/extensions")
+async def extend(remediation_id: str, user: UserDep, c: ConsoleDep, new_deadline: Annotated[date, Form()],
+                 reason: Annotated[str, Form()], id: Annotated[str, Form()] = ""):
+    url = f"/remediations/{remediation_id}"
+    try:
+        await c.backends.send("inspections", "POST", f"/v1{url}/extensions", token=user.token,
+                              json={"id": form_uuid(id), "new_deadline": new_deadline.isoformat(), "reason": reason})
     except BackendError as exc:
         return failed(url, exc)
     return back(url, ok="saved")

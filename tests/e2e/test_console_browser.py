@@ -157,6 +157,14 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         assert harnesses["inspections"].client.get(f"/v1/inspections/{iid}/findings", headers=leader).json()["items"] == []
         shot(mobile, "3-phone-offline-queued")
 
+        # Still offline, the page reloads from the service worker's cache and the queued finding is still there.
+        cached = mobile.evaluate("""async () => { await navigator.serviceWorker.ready;
+            const hit = await caches.match(location.href); return !!hit; }""")
+        assert cached, "the service worker did not cache the inspection page"
+        mobile.reload()
+        mobile.wait_for_selector("#pending-list li")
+        assert mobile.locator("#finding-form").count() == 1
+
         phone.set_offline(False)
         mobile.wait_for_selector("#finding-list [data-finding]", timeout=30_000)
         mobile.wait_for_function("document.querySelectorAll('#pending-list li').length === 0")

@@ -130,6 +130,14 @@ def test_inspection_from_approved_plan_to_verified_remediation(service_harness, 
         remediation = re.search(r'/remediations/([0-9a-f-]{36})', page).group(1)
         assert client.get(f"{url}/conclusion.docx").content[:2] == b"PK"
 
+        # The leader extends the deadline with a reason; the history shows it.
+        later = today + timedelta(days=60)
+        r = client.post(f"/remediations/{remediation}/extensions", follow_redirects=False,
+                        data={"id": str(uuid.uuid4()), "new_deadline": later.isoformat(), "reason": "Chờ sửa quy chế"})
+        assert "error" not in r.headers["location"], r.headers["location"]
+        page = client.get(f"/remediations/{remediation}").text
+        assert later.strftime("%d/%m/%Y") in page and "Gia hạn" in page
+
         # The unit head sees the remediation with its deadline, and the finding; reports with evidence.
         sign_in(client, "unit_head", ids["UBND xã Long Hồ"])
         page = client.get("/remediations").text

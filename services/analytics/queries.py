@@ -74,7 +74,7 @@ def coverage(ctx: Context) -> Answer:
     """Planned vs done inspections by month, and each coverage rule of the year's plans."""
     p = ctx.f.period
     months: dict[date, Counter] = {date(p.year, m, 1): Counter() for m in range(p.month_from, p.month_to + 1)}
-    for r in store.inspection_counts(ctx.conn, ctx.tenant, p):
+    for r in store.inspection_counts(ctx.conn, ctx.tenant, p, by_month=True):
         if ctx.keep(ctx.owner(r["unit_id"])):
             months[r["month"]]["planned"] += r["planned"]
             months[r["month"]]["done"] += r["done"]
@@ -107,7 +107,8 @@ SEVERITY_VI = {"minor": "nhẹ", "moderate": "trung bình", "serious": "nghiêm 
 def violations(ctx: Context) -> Answer:
     """Violations grouped by criterion (default), unit, level, severity or month."""
     by = ctx.f.group_by or "criterion"
-    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period)
+    dims = {"criterion": ("criterion_code",), "severity": ("severity",), "month": ("month",)}.get(by, ())
+    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, dims)
     grouped = group_violations(counts, ctx.units, by, level=ctx.f.level, owner=ctx.owner)
     titles = store.criteria(ctx.conn, ctx.tenant) if by == "criterion" else {}
     rows = []
@@ -123,7 +124,8 @@ def violations(ctx: Context) -> Answer:
 
 def repeats(ctx: Context) -> Answer:
     """Units that broke the same criterion more than once, most repeats first."""
-    rows = repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period), ctx.units, level=ctx.f.level,
+    rows = repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",)), ctx.units,
+                             level=ctx.f.level,
                              owner=ctx.owner)
     for r in rows:
         r["name"] = ctx.name(r["unit_id"])
@@ -193,7 +195,8 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
             done += r["done"]
             if r["done"]:
                 inspected.add(owner)
-    vcounts = [c for c in store.violation_counts(ctx.conn, ctx.tenant, period) if ctx.keep(ctx.owner(c.unit_id))]
+    vcounts = [c for c in store.violation_counts(ctx.conn, ctx.tenant, period, ("criterion_code",))
+               if ctx.keep(ctx.owner(c.unit_id))]
     checked = late = 0
     for r in store.dossier_counts(ctx.conn, ctx.tenant, period):
         if ctx.keep(ctx.owner(r["unit_id"])):
@@ -254,7 +257,8 @@ def _signals(ctx: Context) -> dict[str, dict[str, Any]]:
         o = out[ctx.owner(r["unit_id"])]
         o["dossiers_checked"] += r["checked"]
         o["dossiers_late"] += r["late"]
-    for r in repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period), ctx.units, owner=ctx.owner):
+    for r in repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",)), ctx.units,
+                               owner=ctx.owner):
         out[r["unit_id"]]["repeated_criteria"] = r["repeated_criteria"]
     by_unit: dict[str, list[Remediation]] = defaultdict(list)
     for r in store.remediations(ctx.conn, ctx.tenant, ctx.f.period):
@@ -360,7 +364,7 @@ def scorecards(ctx: Context) -> Answer:
 
     for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period):
         add(r["unit_id"], inspections_done=r["done"])
-    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period)
+    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code", "severity"))
     for c in counts:
         add(c.unit_id, findings=c.n, serious_findings=c.n if c.severity == "serious" else 0)
     for r in repeat_violations(counts, ctx.units, owner=ctx.owner):

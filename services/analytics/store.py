@@ -44,24 +44,41 @@ def criteria(conn: psycopg.Connection, tenant: str) -> dict[str, str]:
     return {r["code"]: r["title"] for r in conn.execute("SELECT code, title FROM criteria WHERE tenant = %s", [tenant])}
 
 
-def violation_counts(conn: psycopg.Connection, tenant: str, period: Period) -> list[ViolationCount]:
-    rows = conn.execute(
-        "SELECT unit_id, month, criterion_code, severity, n FROM violation_counts "
-        "WHERE tenant = %s AND month BETWEEN %s AND %s", [tenant, period.first, period.last_month]).fetchall()
-    return [ViolationCount(str(r["unit_id"]), r["month"], r["criterion_code"], r["severity"], r["n"]) for r in rows]
+_VIOLATION_DIMS = ("month", "criterion_code", "severity")
 
 
-def inspection_counts(conn: psycopg.Connection, tenant: str, period: Period) -> list[dict[str, Any]]:
+def violation_counts(conn: psycopg.Connection, tenant: str, period: Period,
+                     dims: tuple[str, ...] = _VIOLATION_DIMS) -> list[ViolationCount]:
+    """Violation counters summed in SQL per unit and the dimensions asked for (the others come back None).
+
+    Units are kept apart because merges and the tree are applied afterwards; summing the months here
+    keeps the rows handed to Python to about units x the dimension asked for, however many findings.
+    """
+    cols = [d for d in _VIOLATION_DIMS if d in dims]
+    select = "".join(f", {c}" for c in cols)
     rows = conn.execute(
-        "SELECT unit_id::text AS unit_id, month, planned, done, reports FROM inspection_counts "
-        "WHERE tenant = %s AND month BETWEEN %s AND %s", [tenant, period.first, period.last_month]).fetchall()
+        f"SELECT unit_id::text AS unit_id{select}, sum(n)::int AS n FROM violation_counts "
+        f"WHERE tenant = %s AND month BETWEEN %s AND %s GROUP BY unit_id{select}",
+        [tenant, period.first, period.last_month]).fetchall()
+    return [ViolationCount(r["unit_id"], r.get("month"), r.get("criterion_code"), r.get("severity"), r["n"]) for r in rows]
+
+
+def inspection_counts(conn: psycopg.Connection, tenant: str, period: Period, by_month: bool = False) -> list[dict[str, Any]]:
+    """Planned, done and surprise-on-report inspections per unit (and month if asked), summed in SQL."""
+    month = ", month" if by_month else ""
+    rows = conn.execute(
+        f"SELECT unit_id::text AS unit_id{month}, sum(planned)::int AS planned, sum(done)::int AS done, "
+        f"sum(reports)::int AS reports FROM inspection_counts WHERE tenant = %s AND month BETWEEN %s AND %s "
+        f"GROUP BY unit_id{month}", [tenant, period.first, period.last_month]).fetchall()
     return list(rows)
 
 
 def dossier_counts(conn: psycopg.Connection, tenant: str, period: Period) -> list[dict[str, Any]]:
+    """Dossiers checked and late per unit and field in the period, summed in SQL."""
     rows = conn.execute(
-        "SELECT unit_id::text AS unit_id, month, field, checked, late, days_late_sum FROM dossier_counts "
-        "WHERE tenant = %s AND month BETWEEN %s AND %s", [tenant, period.first, period.last_month]).fetchall()
+        "SELECT unit_id::text AS unit_id, field, sum(checked)::int AS checked, sum(late)::int AS late, "
+        "sum(days_late_sum)::int AS days_late_sum FROM dossier_counts WHERE tenant = %s AND month BETWEEN %s AND %s "
+        "GROUP BY unit_id, field", [tenant, period.first, period.last_month]).fetchall()
     return list(rows)
 
 

@@ -62,7 +62,7 @@ class SmtpSender:
             with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
                 smtp.ehlo()
                 if s.smtp_starttls:
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=ssl.create_default_context(cafile=s.smtp_ca_file or None))
                     smtp.ehlo()
                 if s.smtp_user:
                     smtp.login(s.smtp_user, s.smtp_password)

@@ -14,6 +14,7 @@ class NotificationsSettings(ServiceSettings):
     smtp_user: str = Field("", description="SMTP login user; empty = no login")
     smtp_password: str = Field("", description="SMTP login password")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS before login")
+    smtp_ca_file: str = Field("", description="CA bundle that verifies the SMTP server's certificate for STARTTLS; empty = system CAs")
     smtp_timeout: float = Field(20.0, description="Seconds an SMTP conversation may take")
     mail_from: str = Field("Hệ thống kiểm tra công vụ <no-reply@kiemtra.gov.vn>",
                            description="From header of every mail (display name may be Vietnamese)")

@@ -373,3 +373,66 @@ def test_mail_refused_for_good_fails_at_once_and_a_server_away_is_retried_later(
     assert enqueued == [(d2["id"], 30)]
     assert deliverer.deliver(tenant, d2["id"]) == "skipped"  # not due yet
     assert len(rows(svc, "SELECT 1 FROM outbox WHERE type = 'notification.failed'")) == 1
+
+
+def self_signed(directory) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smtp.kiemtra.test")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "smtp.crt", directory / "smtp.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_mail_goes_over_starttls_with_login_when_configured(service_harness, tenant, tmp_path):
+    import ssl
+
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    cert, key = self_signed(tmp_path)
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert, key)
+    logins: list[tuple[str, bool]] = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"thongbao", b"mat-khau-123")
+        logins.append((mechanism, ok))
+        return AuthResult(success=ok)
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port(), tls_context=tls, require_starttls=True,
+                            authenticator=authenticator, auth_require_tls=True)
+    controller.start()
+    try:
+        svc = notifications(service_harness, controller.port, smtp_starttls=True, smtp_ca_file=cert,
+                            smtp_user="thongbao", smtp_password="mat-khau-123")
+        deliverer = Deliverer(svc.runtime, lambda t, i, c: None)
+        delivery = seed_assignment(svc, tenant)
+        assert deliverer.deliver(tenant, delivery) == "sent"
+        assert logins and all(ok for _, ok in logins)
+        (mail,) = box.to(HEAD["email"])
+        assert subject(mail).startswith("Yêu cầu khắc phục")
+        assert "Tổ chức kiểm điểm cán bộ uống rượu bia" in mail.get_body(("plain",)).get_content()
+        # Without STARTTLS the same server refuses: the mail is retried, not lost and not sent in clear.
+        plain = notifications(service_harness, controller.port, smtp_user="thongbao", smtp_password="mat-khau-123")
+        assert Deliverer(plain.runtime, lambda t, i, c: None).deliver(tenant, seed_assignment(plain, tenant)) == "retry"
+        assert len(box.messages) == 1
+    finally:
+        controller.stop()

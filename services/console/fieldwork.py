@@ -13,6 +13,7 @@ from services.console.session import User
 from services.console.web import Console, ConsoleDep, UserDep, back, failed, form_uuid, render
 
 router = APIRouter()
+RATINGS = ("good", "satisfactory", "poor")
 REC_KINDS = ("reminder", "correction", "self_criticism", "disciplinary", "procedure_change")
 
 
@@ -65,18 +66,20 @@ async def _checklist(c: Console, user: User, inspection: dict[str, Any]) -> list
 async def inspection_page(inspection_id: str, request: Request, user: UserDep, c: ConsoleDep):
     base = f"/v1/inspections/{inspection_id}"
     inspection = await c.backends.get("inspections", base, token=user.token)
-    results, findings, sample, checks, conclusion, names, criteria = await c.backends.gather(
+    results, findings, sample, checks, conclusion, names, criteria, assessments = await c.backends.gather(
         c.backends.get("inspections", f"{base}/checklist-results", token=user.token),
         c.backends.get("inspections", f"{base}/findings", token=user.token),
         c.backends.optional("inspections", f"{base}/dossier-sample", token=user.token),
         c.backends.get("inspections", f"{base}/dossier-checks", token=user.token),
         c.backends.optional("inspections", f"{base}/conclusion", token=user.token),
-        unit_names(c, user), _checklist(c, user, inspection))
+        unit_names(c, user), _checklist(c, user, inspection),
+        c.backends.get("inspections", f"{base}/assessments", token=user.token))
     by_code = {r["criterion_code"]: r for r in results["items"]}
     checked = {x["dossier_code"] for x in checks["items"]}
     return await render(request, "inspection.html", user, inspection=inspection, criteria=criteria, results=by_code,
                         findings=findings["items"], sample=sample, checks=checks["items"], checked=checked,
-                        conclusion=conclusion, names=names, rec_kinds=REC_KINDS,
+                        conclusion=conclusion, names=names, rec_kinds=REC_KINDS, assessments=assessments["items"],
+                        ratings=RATINGS,
                         writable=user.has("team_leader", "team_member") and inspection["status"] == "in_progress",
                         can_start=user.has("team_leader", "team_member") and inspection["status"] == "scheduled",
                         can_conclude=user.has("team_leader") and inspection["status"] == "in_progress",
@@ -128,12 +131,13 @@ async def evidence_json(finding_id: str, user: UserDep, c: ConsoleDep, file: Upl
 async def finding_form(inspection_id: str, user: UserDep, c: ConsoleDep, id: Annotated[str, Form()],
                        criterion_code: Annotated[str, Form()], severity: Annotated[str, Form()],
                        description: Annotated[str, Form()], photo: UploadFile | None = None,
-                       photo_id: Annotated[str, Form()] = ""):
+                       photo_id: Annotated[str, Form()] = "", official_name: Annotated[str, Form()] = "",
+                       official_position: Annotated[str, Form()] = ""):
     url = f"/inspections/{inspection_id}"
     try:
         finding = (await c.backends.send("inspections", "POST", f"/v1{url}/findings", token=user.token, json={
-            "id": form_uuid(id), "criterion_code": criterion_code, "severity": severity,
-            "description": description})).json()
+            "id": form_uuid(id), "criterion_code": criterion_code, "severity": severity, "description": description,
+            "officials": [{"name": official_name, "position": official_position or "—"}] if official_name else []})).json()
         content = await photo.read() if photo is not None else b""
         if content:
             await c.backends.send("inspections", "POST", f"/v1/findings/{finding['id']}/evidence", token=user.token,
@@ -149,6 +153,22 @@ async def evidence(evidence_id: str, user: UserDep, c: ConsoleDep):
     response = await c.backends.request("inspections", "GET", f"/v1/evidence/{evidence_id}", token=user.token)
     return Response(response.content, media_type=response.headers.get("content-type"),
                     headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/inspections/{inspection_id}/assessments")
+async def assess(inspection_id: str, user: UserDep, c: ConsoleDep, official_ref: Annotated[str, Form()],
+                 position: Annotated[str, Form()], task_execution: Annotated[str, Form()],
+                 processing_time: Annotated[str, Form()], quality: Annotated[str, Form()],
+                 notes: Annotated[str, Form()] = "", id: Annotated[str, Form()] = ""):
+    """The head's or a deputy's assessment: execution of tasks, processing time, quality of work."""
+    url = f"/inspections/{inspection_id}"
+    try:
+        await c.backends.send("inspections", "POST", f"/v1{url}/assessments", token=user.token, json={
+            "id": form_uuid(id), "official_ref": official_ref, "position": position, "task_execution": task_execution,
+            "processing_time": processing_time, "quality": quality, "notes": notes})
+    except BackendError as exc:
+        return failed(url + "#assessments", exc)
+    return back(url + "#assessments", ok="saved")
 
 
 # -- dossier checks ------------------------------------------------------------------------------------

@@ -148,6 +148,8 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         mobile.select_option("#f-crit", value=ids["criterion"])
         mobile.select_option("#f-sev", value="serious")
         mobile.fill("#f-desc", "Công chức Bộ phận một cửa vắng mặt trong giờ làm việc, không có lý do")
+        mobile.fill("#f-oname", "Lê Văn Tám")
+        mobile.fill("#f-opos", "Công chức tư pháp - hộ tịch")
         mobile.set_input_files("#f-photo", files=[{"name": "hien-truong.png", "mimeType": "image/png", "buffer": PNG}])
         mobile.click("#finding-form button[type=submit]")
         mobile.wait_for_selector("#pending-list li")
@@ -171,6 +173,7 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         findings = harnesses["inspections"].client.get(f"/v1/inspections/{iid}/findings", headers=leader).json()["items"]
         assert len(findings) == 1 and findings[0]["description"].startswith("Công chức Bộ phận một cửa vắng mặt")
         assert [e["filename"] for e in findings[0]["evidence"]] == ["hien-truong.png"]
+        assert findings[0]["officials"] == [{"name": "Lê Văn Tám", "position": "Công chức tư pháp - hộ tịch"}]
         shot(mobile, "4-phone-synced")
 
         # The conclusion, with a correction for the unit.

@@ -97,7 +97,8 @@ def test_inspection_from_approved_plan_to_verified_remediation(service_harness, 
 
         # The offline queue's request, sent twice (the connection dropped before the answer): one finding.
         finding = {"id": str(uuid.uuid4()), "criterion_code": ids["criterion"], "severity": "moderate",
-                   "description": "Bộ phận một cửa không niêm yết thủ tục hành chính"}
+                   "description": "Bộ phận một cửa không niêm yết thủ tục hành chính",
+                   "officials": [{"name": "Nguyễn Thị Lan", "position": "Công chức Bộ phận một cửa"}]}
         first = client.post(f"/api/inspections/{iid}/findings", json=finding)
         again = client.post(f"/api/inspections/{iid}/findings", json=finding)
         assert (first.status_code, again.status_code) == (201, 200), (first.text, again.text)
@@ -109,6 +110,13 @@ def test_inspection_from_approved_plan_to_verified_remediation(service_harness, 
         assert client.post(f"/api/inspections/{iid}/findings", json={**finding, "id": "x"}).status_code == 422
         page = client.get(url).text
         assert len(re.findall(r'data-finding="' + finding["id"], page)) == 1
+        assert "Nguyễn Thị Lan (Công chức Bộ phận một cửa)" in page  # the team may read the officials named
+
+        r = client.post(f"{url}/assessments", follow_redirects=False, data={
+            "id": str(uuid.uuid4()), "official_ref": "Ông Trần Văn Tư, Chủ tịch UBND xã", "position": "head",
+            "task_execution": "good", "processing_time": "satisfactory", "quality": "good", "notes": "Chủ động tham mưu"})
+        assert "error" not in r.headers["location"], r.headers["location"]
+        assert "Ông Trần Văn Tư, Chủ tịch UBND xã</strong> (Người đứng đầu)" in client.get(url).text
         evidence = re.search(r'/evidence/([0-9a-f-]{36})', page).group(1)
         assert client.get(f"/evidence/{evidence}").content == PNG
 
@@ -143,6 +151,7 @@ def test_inspection_from_approved_plan_to_verified_remediation(service_harness, 
         page = client.get("/remediations").text
         assert "Chấn chỉnh: Niêm yết đầy đủ" in page and "còn " in page
         assert "không niêm yết thủ tục hành chính" in page
+        assert "Nguyễn Thị Lan" not in page  # officials' names are personal data the unit head does not get
         r = client.post(f"/remediations/{remediation}/reports", follow_redirects=False,
                         data={"id": str(uuid.uuid4()), "progress": "done", "note": "Đã niêm yết công khai 45 thủ tục"},
                         files=[("files", ("bien-ban-niem-yet.png", PNG, "image/png"))])

@@ -92,7 +92,9 @@ async function queueFinding(form) {
   const item = {
     id: data.get("id"), inspection: form.dataset.inspection, photo_id: data.get("photo_id"),
     body: {id: data.get("id"), criterion_code: data.get("criterion_code"), severity: data.get("severity"),
-           description: data.get("description")},
+           description: data.get("description"),
+           officials: data.get("official_name") ? [{name: data.get("official_name"),
+                                                    position: data.get("official_position") || "—"}] : []},
     photo: photo && photo.size ? photo : null, photo_name: photo && photo.size ? photo.name : null,
     queued_at: new Date().toISOString(),
   };

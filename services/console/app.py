@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from services.console import dashboard, fieldwork, inbox, planning, remediation, signin
+from services.console import dashboard, fieldwork, inbox, planning, remediation, signin, teams
 from services.console.backend import BackendError, Backends, ServiceUnavailable
 from services.console.session import SessionCodec
 from services.console.settings import ConsoleSettings
@@ -100,7 +100,7 @@ def create_app(settings: ConsoleSettings | None = None, *, transports: dict[str,
         user = _user(request)
         return RedirectResponse(user.home if user else "/login", status_code=303)
 
-    for module in (signin, dashboard, planning, fieldwork, remediation, inbox):
+    for module in (signin, dashboard, planning, teams, fieldwork, remediation, inbox):
         app.include_router(module.router)
     return app
 

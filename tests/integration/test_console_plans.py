@@ -77,6 +77,19 @@ def test_plan_editor_live_coverage_approval_and_docx(plans, tenant, issuer):
     ids = units(plans, tenant)
     with TestClient(console_app({"plans": plans.client.app}, issuer, tenant)) as client:
         sign_in(client, "planner")
+        r = client.post("/teams", follow_redirects=False, data={
+            "name": "Đoàn kiểm tra công vụ số 2", "lead_unit_id": ids["Sở Nội vụ"], "leader_id": "nvhung",
+            "leader_name": "Nguyễn Văn Hùng", "leader_email": "hung@snv.vinhlong.gov.vn",
+            "members": "ttmai; Trần Thị Mai; mai@stc.vinhlong.gov.vn\n\nlmtuan; Lê Minh Tuấn"})
+        assert r.headers["location"] == "/teams?ok=saved", r.headers["location"]
+        page = client.get("/teams").text
+        assert "Đoàn kiểm tra công vụ số 2" in page and "Trần Thị Mai, Lê Minh Tuấn" in page and "Sở Nội vụ" in page
+        # The same person twice is the service's 422, shown on the page with the field it names.
+        r = client.post("/teams", follow_redirects=False, data={
+            "name": "Đoàn trùng", "lead_unit_id": ids["Sở Nội vụ"], "leader_id": "a", "leader_name": "A",
+            "members": "b; Bùi Văn B\nb; Bùi Văn B"})
+        assert "error=" in r.headers["location"] and "members" in r.headers["location"]
+
         r = client.post("/plans", data={"year": 2026, "type": "public_service",
                                         "title": "Kế hoạch kiểm tra công vụ năm 2026"}, follow_redirects=False)
         assert r.status_code == 303, r.text
@@ -85,6 +98,7 @@ def test_plan_editor_live_coverage_approval_and_docx(plans, tenant, issuer):
         page = client.get(plan_url).text
         assert "Kế hoạch kiểm tra công vụ năm 2026" in page and "Dự thảo" in page
         assert "UBND phường Phước Hậu" in page  # the unit tree as of the plan's year
+        assert "Đoàn kiểm tra công vụ số 2</option>" in page
 
         # A coverage rule, sent the way app.js sends it: JSON back, then the live panel shows the shortfall.
         live = {"X-Live": "1"}

@@ -8,6 +8,7 @@ from services.console.i18n import MESSAGES, format_date, format_number, label_or
 from services.console.planning import flatten
 from services.console.remediation import deadline_state
 from services.console.session import SessionCodec, User
+from services.console.teams import parse_members
 from shared.auth import LocalIssuer
 
 ISSUER = LocalIssuer.generate()
@@ -84,3 +85,9 @@ def test_deadlines_and_todays_list():
     assert not is_today({"status": "scheduled", "window_start": "2026-05-11", "window_end": "2026-05-12"}, today)
     assert not is_today({"status": "concluded", "window_start": "2026-05-08", "window_end": "2026-05-12"}, today)
 
+
+
+def test_team_members_one_a_line():
+    members = parse_members("ttmai; Trần Thị Mai; mai@example.vn\n\n  lmtuan ;Lê Minh Tuấn\nphnhung")
+    assert [(m["person_id"], m["name"], m["email"]) for m in members] == [
+        ("ttmai", "Trần Thị Mai", "mai@example.vn"), ("lmtuan", "Lê Minh Tuấn", None), ("phnhung", "phnhung", None)]

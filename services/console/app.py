@@ -13,10 +13,9 @@ from fastapi.staticfiles import StaticFiles
 
 from services.console import dashboard, fieldwork, inbox, planning, remediation, signin, teams
 from services.console.backend import BackendError, Backends, ServiceUnavailable
-from services.console.session import SessionCodec
+from services.console.session import SessionCodec, User
 from services.console.settings import ConsoleSettings
 from services.console.web import HERE, Console, SignInRequired, render, session_of
-from services.console.session import User
 
 log = logging.getLogger(__name__)
 

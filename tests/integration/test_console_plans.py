@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import html
 import re
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
 
-from services.console.testing import console_app
+from services.console.app import create_app
+from services.console.settings import ConsoleSettings
+from services.console.testing import UNREACHABLE, Server, console_app
 from services.plans.bootstrap import SERVICE as PLANS
 
 
@@ -29,6 +32,14 @@ def units(plans, tenant: str) -> dict[str, str]:
     return ids
 
 
+@contextmanager
+def server_stopped(server: Server):
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def sign_in(client: TestClient, role: str, unit_id: str = "") -> None:
     r = client.post("/login/demo", data={"role": role, "unit_id": unit_id}, follow_redirects=False)
     assert r.status_code == 303, r.text
@@ -41,7 +52,11 @@ def plans(service_harness):
 
 def test_sign_in_shell_language_and_unreachable_services(plans, tenant, issuer):
     ids = units(plans, tenant)
-    with TestClient(console_app({"plans": plans.client.app}, issuer, tenant)) as client:
+    # Plans over a real socket (as deployed): the console's HTTP client, not an in-process transport.
+    server = Server(plans.client.app).start()
+    app = create_app(ConsoleSettings(plans_url=server.url, inspections_url=UNREACHABLE, notifications_url=UNREACHABLE,
+                                     analytics_url=UNREACHABLE, demo_tenant=tenant, session_secret="s"), issuer=issuer)
+    with server_stopped(server), TestClient(app) as client:
         assert client.get("/healthz").json() == {"status": "ok", "service": "console"}
         # Not signed in: every page sends the browser to the sign-in page, which offers a demo user per role.
         r = client.get("/plans", follow_redirects=False)

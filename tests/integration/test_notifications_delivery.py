@@ -436,3 +436,64 @@ def test_mail_goes_over_starttls_with_login_when_configured(service_harness, ten
         assert len(box.messages) == 1
     finally:
         controller.stop()
+
+
+class StallingMailbox(Mailbox):
+    """Holds the first message's DATA until released, then refuses it (4xx): the sender is killed meanwhile."""
+
+    def __init__(self):
+        super().__init__()
+        self.stalled = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        if not self.stalled.is_set():
+            self.stalled.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 Thử lại sau"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_worker_process_killed_mid_send_loses_nothing_and_sends_once(service_harness, tenant, redis_url):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    box = StallingMailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    worker = None
+    try:
+        svc = notifications(service_harness, controller.port, send_lease_seconds=2)
+        delivery = seed_assignment(svc, tenant)  # no worker yet: it waits, pending, in PostgreSQL
+        env = {**os.environ, **{f"NOTIFICATIONS_{k.upper()}": str(v) for k, v in {
+            "database_url": svc.settings.database_url, "redis_url": redis_url, "topic_prefix": svc.settings.topic_prefix,
+            "smtp_host": "127.0.0.1", "smtp_port": controller.port, "send_lease_seconds": 2}.items()}}
+        root = Path(__file__).resolve().parents[2]
+        worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "services.notifications.worker:app", "worker",
+                                   "--pool", "solo", "--loglevel", "WARNING"], env=env, cwd=root)
+        app = create_celery(svc.settings, svc.runtime)
+        wait_until(lambda: app.send_task(SWEEP) and box.stalled.wait(0.5), timeout=30, message="the send to begin")
+        assert rows(svc, "SELECT state FROM deliveries WHERE id = %s", [delivery])[0]["state"] == "sending"
+        worker.send_signal(signal.SIGKILL)  # mid-conversation with the SMTP server, before DATA was accepted
+        worker.wait(10)
+        box.release.set()
+        assert box.messages == []
+        with celery_worker(svc) as app:  # a fresh worker; beat's sweeper finds the stale claim after its lease
+            wait_until(lambda: app.send_task(SWEEP) and box.to(HEAD["email"]), timeout=30, interval=0.5,
+                       message="the recovered mail")
+            settle(svc, box)
+        (row,) = rows(svc, "SELECT state, attempts, message_id FROM deliveries WHERE id = %s", [delivery])
+        assert (row["state"], row["attempts"]) == ("sent", 2)
+        assert [m["Message-ID"] for m in box.to(HEAD["email"])] == [row["message_id"]]
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+        box.release.set()
+        controller.stop()

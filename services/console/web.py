@@ -72,7 +72,10 @@ def failed(url: str, exc: BackendError) -> RedirectResponse:
 
 async def unread_count(c: Console, user: User) -> int | None:
     try:
-        return int((await c.backends.get("notifications", "/v1/inbox/unread-count", token=user.token))["unread"])
+        # A badge is not worth a slow page: a short timeout, and no badge when notifications is away.
+        response = await c.backends.request("notifications", "GET", "/v1/inbox/unread-count", token=user.token,
+                                            timeout=min(2.0, c.settings.backend_timeout_seconds))
+        return int(response.json()["unread"])
     except (BackendError, ServiceUnavailable, KeyError, ValueError):
         return None
 

@@ -47,8 +47,33 @@ async def inspections_page(request: Request, user: UserDep, c: ConsoleDep):
     todays = [i for i in items if is_today(i, today)]
     others = [i for i in items if not is_today(i, today) and i["status"] in ("scheduled", "in_progress")]
     done = [i for i in items if i["status"] not in ("scheduled", "in_progress")]
+    units = sorted(({"id": k, "name": v} for k, v in names.items()), key=lambda u: u["name"])
     return await render(request, "inspections.html", user, todays=todays, others=others, done=done, names=names,
-                        today=today)
+                        today=today, units=units, can_create=user.has("team_leader", "team_member"))
+
+
+async def _published_checklist(c: Console, user: User) -> tuple[str | None, int | None]:
+    """The province's first published checklist: a surprise inspection's findings are recorded against it."""
+    try:
+        items = (await c.backends.get("plans", "/v1/checklists", token=user.token))["items"]
+    except BackendError:
+        return None, None
+    published = [i for i in items if i.get("published_version")]
+    return (str(published[0]["id"]), published[0]["published_version"]) if published else (None, None)
+
+
+@router.post("/inspections")
+async def create_surprise(user: UserDep, c: ConsoleDep, unit_id: Annotated[str, Form()], reason: Annotated[str, Form()],
+                          citizen_report_ref: Annotated[str, Form()] = "", id: Annotated[str, Form()] = ""):
+    """A surprise inspection (đột xuất), often on a citizen's report; embargoed from the unit until it starts."""
+    checklist_id, version = await _published_checklist(c, user)
+    body = {"id": form_uuid(id), "unit_id": unit_id, "reason": reason, "citizen_report_ref": citizen_report_ref or None,
+            "checklist_id": checklist_id, "checklist_version": version}
+    try:
+        created = (await c.backends.send("inspections", "POST", "/v1/inspections", token=user.token, json=body)).json()
+    except BackendError as exc:
+        return failed("/inspections", exc)
+    return back(f"/inspections/{created['id']}", ok="saved")
 
 
 async def _checklist(c: Console, user: User, inspection: dict[str, Any]) -> list[dict[str, Any]]:

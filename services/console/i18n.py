@@ -85,6 +85,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "signer": ("Người ký", "Signer"),
     "download_docx": ("Tải văn bản (DOCX)", "Download (DOCX)"),
     "conflicts": ("Xung đột lợi ích", "Conflicts of interest"),
+    "new_surprise": ("Kiểm tra đột xuất", "Surprise inspection"),
+    "citizen_report": ("Số phản ánh của người dân, doanh nghiệp (nếu có)", "Citizen's report reference (if any)"),
     "start": ("Bắt đầu kiểm tra", "Start the inspection"),
     "checklist": ("Nội dung kiểm tra", "Checklist"),
     "criterion": ("Tiêu chí", "Criterion"),

@@ -138,6 +138,14 @@ def test_inspection_from_approved_plan_to_verified_remediation(service_harness, 
         remediation = re.search(r'/remediations/([0-9a-f-]{36})', page).group(1)
         assert client.get(f"{url}/conclusion.docx").content[:2] == b"PK"
 
+        # A surprise inspection on a citizen's report, against the province's published checklist.
+        r = client.post("/inspections", follow_redirects=False, data={
+            "id": str(uuid.uuid4()), "unit_id": ids["UBND xã Long Hồ"], "citizen_report_ref": "PA-2026-117",
+            "reason": "Người dân phản ánh công chức địa chính gây phiền hà khi nhận hồ sơ"})
+        assert r.status_code == 303 and "error" not in r.headers["location"], r.headers["location"]
+        page = client.get(r.headers["location"]).text
+        assert "Đột xuất" in page and "Đã lên lịch" in page and ids["criterion"] in page
+
         # The leader extends the deadline with a reason; the history shows it.
         later = today + timedelta(days=60)
         r = client.post(f"/remediations/{remediation}/extensions", follow_redirects=False,

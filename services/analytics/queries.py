@@ -50,13 +50,26 @@ class Context:
     def __init__(self, conn: psycopg.Connection, tenant: str, filters: Filters):
         self.conn, self.tenant, self.f = conn, tenant, filters
         self.units: dict[str, UnitInfo] = store.units(conn, tenant, filters.as_of)
+        self._owners: dict[str, str] = {}
 
     def owner(self, unit_id: str) -> str:
         """The unit a record counts for: attribution across merges, then the roll-up level if asked."""
-        unit = attribute(self.units, unit_id, self.f.as_of)
-        if self.f.rollup is not None:
-            unit = ancestor_at(self.units, unit, self.f.rollup) or unit
+        unit = self._owners.get(unit_id)
+        if unit is None:
+            unit = attribute(self.units, unit_id, self.f.as_of)
+            if self.f.rollup is not None:
+                unit = ancestor_at(self.units, unit, self.f.rollup) or unit
+            self._owners[unit_id] = unit
         return unit
+
+    @property
+    def by_unit(self) -> bool:
+        """Whether figures must be kept per unit (a level filter); otherwise SQL may sum units together."""
+        return self.f.level is not None
+
+    def repeat_candidates(self) -> bool:
+        """Only merges can join single violations into a repeat, unless units are rolled up."""
+        return self.f.rollup is None
 
     def keep(self, unit_id: str) -> bool:
         return self.f.level is None or unit_level(self.units, unit_id) == self.f.level
@@ -108,7 +121,7 @@ def violations(ctx: Context) -> Answer:
     """Violations grouped by criterion (default), unit, level, severity or month."""
     by = ctx.f.group_by or "criterion"
     dims = {"criterion": ("criterion_code",), "severity": ("severity",), "month": ("month",)}.get(by, ())
-    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, dims)
+    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, dims, by_unit=ctx.by_unit or by in ("unit", "level"))
     grouped = group_violations(counts, ctx.units, by, level=ctx.f.level, owner=ctx.owner)
     titles = store.criteria(ctx.conn, ctx.tenant) if by == "criterion" else {}
     rows = []
@@ -124,9 +137,9 @@ def violations(ctx: Context) -> Answer:
 
 def repeats(ctx: Context) -> Answer:
     """Units that broke the same criterion more than once, most repeats first."""
-    rows = repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",)), ctx.units,
-                             level=ctx.f.level,
-                             owner=ctx.owner)
+    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",),
+                                    repeat_candidates=ctx.repeat_candidates())
+    rows = repeat_violations(counts, ctx.units, level=ctx.f.level, owner=ctx.owner)
     for r in rows:
         r["name"] = ctx.name(r["unit_id"])
     return Answer(f"Đơn vị vi phạm lặp lại, {ctx.f.period.label()}",
@@ -195,8 +208,10 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
             done += r["done"]
             if r["done"]:
                 inspected.add(owner)
-    vcounts = [c for c in store.violation_counts(ctx.conn, ctx.tenant, period, ("criterion_code",))
-               if ctx.keep(ctx.owner(c.unit_id))]
+    total = sum(c.n for c in store.violation_counts(ctx.conn, ctx.tenant, period, (), by_unit=ctx.by_unit)
+                if not ctx.by_unit or ctx.keep(ctx.owner(c.unit_id)))
+    candidates = store.violation_counts(ctx.conn, ctx.tenant, period, ("criterion_code",),
+                                        repeat_candidates=ctx.repeat_candidates())
     checked = late = 0
     for r in store.dossier_counts(ctx.conn, ctx.tenant, period):
         if ctx.keep(ctx.owner(r["unit_id"])):
@@ -205,8 +220,8 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
     rem = remediation_summary([r for r in store.remediations(ctx.conn, ctx.tenant, period) if ctx.keep(ctx.owner(r.unit_id))],
                               ctx.f.today)
     return {"inspections_planned": planned, "inspections_done": done, "units_inspected": len(inspected),
-            "violations": sum(c.n for c in vcounts),
-            "units_with_repeats": len(repeat_violations(vcounts, ctx.units, level=ctx.f.level, owner=ctx.owner)),
+            "violations": total,
+            "units_with_repeats": len(repeat_violations(candidates, ctx.units, level=ctx.f.level, owner=ctx.owner)),
             "dossiers_checked": checked, "dossiers_late": late, "late_dossier_rate": rate(late, checked),
             "remediations_due": rem["due"], "remediation_on_time_rate": rem["on_time_rate"],
             "remediations_overdue": rem["overdue"]}
@@ -257,8 +272,8 @@ def _signals(ctx: Context) -> dict[str, dict[str, Any]]:
         o = out[ctx.owner(r["unit_id"])]
         o["dossiers_checked"] += r["checked"]
         o["dossiers_late"] += r["late"]
-    for r in repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",)), ctx.units,
-                               owner=ctx.owner):
+    for r in repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",),
+                                                      repeat_candidates=ctx.repeat_candidates()), ctx.units, owner=ctx.owner):
         out[r["unit_id"]]["repeated_criteria"] = r["repeated_criteria"]
     by_unit: dict[str, list[Remediation]] = defaultdict(list)
     for r in store.remediations(ctx.conn, ctx.tenant, ctx.f.period):
@@ -364,10 +379,11 @@ def scorecards(ctx: Context) -> Answer:
 
     for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period):
         add(r["unit_id"], inspections_done=r["done"])
-    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code", "severity"))
-    for c in counts:
+    for c in store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("severity",)):
         add(c.unit_id, findings=c.n, serious_findings=c.n if c.severity == "serious" else 0)
-    for r in repeat_violations(counts, ctx.units, owner=ctx.owner):
+    candidates = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",),
+                                        repeat_candidates=ctx.repeat_candidates())
+    for r in repeat_violations(candidates, ctx.units, owner=ctx.owner):
         if r["unit_id"] in rows:
             rows[r["unit_id"]]["repeated_criteria"] = r["repeated_criteria"]
     for r in store.dossier_counts(ctx.conn, ctx.tenant, ctx.f.period):

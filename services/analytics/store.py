@@ -47,20 +47,28 @@ def criteria(conn: psycopg.Connection, tenant: str) -> dict[str, str]:
 _VIOLATION_DIMS = ("month", "criterion_code", "severity")
 
 
-def violation_counts(conn: psycopg.Connection, tenant: str, period: Period,
-                     dims: tuple[str, ...] = _VIOLATION_DIMS) -> list[ViolationCount]:
-    """Violation counters summed in SQL per unit and the dimensions asked for (the others come back None).
+def violation_counts(conn: psycopg.Connection, tenant: str, period: Period, dims: tuple[str, ...] = _VIOLATION_DIMS, *,
+                     by_unit: bool = True, repeat_candidates: bool = False) -> list[ViolationCount]:
+    """Violation counters summed in SQL per unit (unless ``by_unit`` is False) and the dimensions asked for.
 
-    Units are kept apart because merges and the tree are applied afterwards; summing the months here
-    keeps the rows handed to Python to about units x the dimension asked for, however many findings.
+    Dimensions not asked for come back None (and unit_id "" without ``by_unit``). Merges and the tree
+    are applied afterwards in Python, so summing here keeps the rows handed over to about units x the
+    dimension asked for, however many months and findings. ``repeat_candidates`` keeps only the
+    (unit, ...) groups that can be part of a repeat: more than one violation, or a unit taking part in
+    a merge (two single violations may meet in the successor).
     """
-    cols = [d for d in _VIOLATION_DIMS if d in dims]
-    select = "".join(f", {c}" for c in cols)
+    cols = ([] if not by_unit else ["unit_id"]) + [d for d in _VIOLATION_DIMS if d in dims]
+    group = ", ".join(cols)
+    having = ""
+    if repeat_candidates and by_unit:
+        having = (" HAVING sum(n) > 1 OR unit_id IN (SELECT unit_id FROM units WHERE tenant = %s AND successor_id IS NOT NULL"
+                  " UNION SELECT successor_id FROM units WHERE tenant = %s AND successor_id IS NOT NULL)")
+    params = [tenant, period.first, period.last_month] + ([tenant, tenant] if having else [])
     rows = conn.execute(
-        f"SELECT unit_id::text AS unit_id{select}, sum(n)::int AS n FROM violation_counts "
-        f"WHERE tenant = %s AND month BETWEEN %s AND %s GROUP BY unit_id{select}",
-        [tenant, period.first, period.last_month]).fetchall()
-    return [ViolationCount(r["unit_id"], r.get("month"), r.get("criterion_code"), r.get("severity"), r["n"]) for r in rows]
+        f"SELECT {group + ', ' if group else ''}sum(n)::int AS n FROM violation_counts "
+        f"WHERE tenant = %s AND month BETWEEN %s AND %s{' GROUP BY ' + group if group else ''}{having}", params).fetchall()
+    return [ViolationCount(str(r.get("unit_id") or ""), r.get("month"), r.get("criterion_code"), r.get("severity"), r["n"])
+            for r in rows if r["n"]]
 
 
 def inspection_counts(conn: psycopg.Connection, tenant: str, period: Period, by_month: bool = False) -> list[dict[str, Any]]:

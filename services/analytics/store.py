@@ -59,15 +59,16 @@ def violation_counts(conn: psycopg.Connection, tenant: str, period: Period, dims
     """
     cols = ([] if not by_unit else ["unit_id"]) + [d for d in _VIOLATION_DIMS if d in dims]
     group = ", ".join(cols)
+    select = ", ".join("unit_id::text AS unit_id" if c == "unit_id" else c for c in cols)
     having = ""
     if repeat_candidates and by_unit:
         having = (" HAVING sum(n) > 1 OR unit_id IN (SELECT unit_id FROM units WHERE tenant = %s AND successor_id IS NOT NULL"
                   " UNION SELECT successor_id FROM units WHERE tenant = %s AND successor_id IS NOT NULL)")
     params = [tenant, period.first, period.last_month] + ([tenant, tenant] if having else [])
     rows = conn.execute(
-        f"SELECT {group + ', ' if group else ''}sum(n)::int AS n FROM violation_counts "
+        f"SELECT {select + ', ' if select else ''}sum(n)::int AS n FROM violation_counts "
         f"WHERE tenant = %s AND month BETWEEN %s AND %s{' GROUP BY ' + group if group else ''}{having}", params).fetchall()
-    return [ViolationCount(str(r.get("unit_id") or ""), r.get("month"), r.get("criterion_code"), r.get("severity"), r["n"])
+    return [ViolationCount(r.get("unit_id") or "", r.get("month"), r.get("criterion_code"), r.get("severity"), r["n"])
             for r in rows if r["n"]]
 
 

@@ -45,14 +45,17 @@ class Backends:
 
     async def request(self, service: str, method: str, path: str, *, token: str | None, params: dict | None = None,
                       json: Any = None, data: dict | None = None, files: Any = None,
-                      headers: dict[str, str] | None = None, timeout: float | None = None) -> httpx.Response:
+                      headers: dict[str, str] | None = None, timeout: float | None = None,
+                      raw: bytes | None = None) -> httpx.Response:
         """The service's answer; raises ServiceUnavailable or BackendError (4xx/5xx)."""
         send_headers = dict(headers or {})
         if token:
             send_headers["Authorization"] = f"Bearer {token}"
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
-            extra = {"timeout": timeout} if timeout is not None else {}
+            extra: dict[str, Any] = {"timeout": timeout} if timeout is not None else {}
+            if raw is not None:
+                extra["content"] = raw
             response = await self.clients[service].request(method, path, params=clean, json=json, data=data, files=files,
                                                            headers=send_headers, **extra)
         except httpx.TransportError as exc:

@@ -197,6 +197,20 @@ async def assess(inspection_id: str, user: UserDep, c: ConsoleDep, official_ref:
 
 
 # -- dossier checks ------------------------------------------------------------------------------------
+@router.post("/inspections/{inspection_id}/dossiers")
+async def import_dossiers(inspection_id: str, user: UserDep, c: ConsoleDep, file: UploadFile):
+    """The unit's one-stop dossier list as CSV (code, field, received_on, due_on, resolved_on), for the sample."""
+    url = f"/inspections/{inspection_id}"
+    try:
+        inspection = await c.backends.get("inspections", f"/v1{url}", token=user.token)
+        await c.backends.send("inspections", "POST", f"/v1/units/{inspection['unit_id']}/dossiers", token=user.token,
+                              data=None, headers={"Content-Type": "text/csv; charset=utf-8"},
+                              files=None, json=None, raw=await file.read())
+    except BackendError as exc:
+        return failed(url + "#dossiers", exc)
+    return back(url + "#dossiers", ok="saved")
+
+
 @router.post("/inspections/{inspection_id}/dossier-sample")
 async def draw_sample(inspection_id: str, user: UserDep, c: ConsoleDep, size: Annotated[int, Form()],
                       id: Annotated[str, Form()] = ""):

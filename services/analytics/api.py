@@ -76,6 +76,7 @@ def _download(body: bytes, media_type: str, filename: str) -> Response:
 @router.get("/dashboards/{name}", summary="One dashboard answer as JSON, CSV or XLSX")
 def dashboard(name: str, params: AskDep, principal: PrincipalDep, runtime: RuntimeDep,
               format: Literal["json", "csv", "xlsx"] = "json") -> Any:
+    """One dashboard answer as JSON, CSV or XLSX."""
     answer = _answer(runtime, principal, name, params)
     stem = f"{name}-{params.year}"
     if format == "csv":
@@ -87,12 +88,14 @@ def dashboard(name: str, params: AskDep, principal: PrincipalDep, runtime: Runti
 
 @router.get("/dashboards/{name}/chart.svg", summary="The dashboard's chart, to embed")
 def dashboard_chart(name: str, params: AskDep, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
+    """The dashboard's chart as SVG."""
     answer = _answer(runtime, principal, name, params)
     return Response(charts.answer_chart(answer), media_type="image/svg+xml; charset=utf-8")
 
 
 @router.get("/scorecards/{unit_id}", summary="One unit's scorecard with its facts; head and deputies for those allowed")
 def unit_scorecard(unit_id: str, params: AskDep, principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+    """One unit's scorecard; officials (logged) for roles allowed to read them."""
     tenant = _one_tenant(principal, params)
     with runtime.db.tx(tenant) as conn:
         ctx = queries.Context(conn, tenant, _filters(runtime, params))
@@ -108,6 +111,7 @@ def unit_scorecard(unit_id: str, params: AskDep, principal: PrincipalDep, runtim
 @router.get("/reports/{year}/annual.docx", summary="BÁO CÁO Kết quả kiểm tra công vụ năm N (Decree 30/2020 DOCX)")
 def annual_report(year: int, principal: PrincipalDep, runtime: RuntimeDep, tenant: str | None = None,
                   number: str = "...", signer_name: str = "", issued_on: date | None = None) -> Response:
+    """The year's report as DOCX."""
     params = AskParams(year=year, tenant=tenant)
     scope = _one_tenant(principal, params)
     settings = runtime.settings
@@ -128,6 +132,7 @@ class RebuildRequest(BaseModel):
 
 @router.post("/rebuild", status_code=202, summary="Empty the read models and replay every event (operators)")
 def start_rebuild(principal: PrincipalDep, runtime: RuntimeDep, body: RebuildRequest | None = None) -> Any:
+    """Start a rebuild in the background; 202 with its first status."""
     principal.require("operate")
     run_id = rebuild.start(runtime, (body.outbox_urls if body else None) or None)
     return JSONResponse(jsonable_encoder(rebuild.status(runtime) | {"id": run_id}), status_code=202)
@@ -135,6 +140,7 @@ def start_rebuild(principal: PrincipalDep, runtime: RuntimeDep, body: RebuildReq
 
 @router.get("/rebuild/status", summary="Progress of the latest rebuild: events applied / total")
 def rebuild_status(principal: PrincipalDep, runtime: RuntimeDep) -> Any:
+    """The latest rebuild and its progress."""
     principal.require("operate")
     current = rebuild.status(runtime)
     if current is None:
@@ -143,4 +149,5 @@ def rebuild_status(principal: PrincipalDep, runtime: RuntimeDep) -> Any:
 
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
+    """The analytics service's FastAPI app."""
     return create_shell(runtime, [router], title="Analytics service", manage_runtime=manage_runtime)

@@ -123,11 +123,13 @@ def units_existing(units: Mapping[str, UnitInfo], as_of: date | None) -> list[Un
 
 
 def unit_label(units: Mapping[str, UnitInfo], unit_id: str) -> str:
+    """A unit's name, or a placeholder for a unit not known yet."""
     info = units.get(unit_id)
     return info.name if info else f"(đơn vị chưa biết {unit_id[:8]})"
 
 
 def unit_level(units: Mapping[str, UnitInfo], unit_id: str) -> int | None:
+    """A unit's level, None if not known yet."""
     info = units.get(unit_id)
     return info.level if info else None
 

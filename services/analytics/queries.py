@@ -40,6 +40,7 @@ class Answer:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """The answer as the JSON body of the API."""
         return {"title": self.title, "columns": [{"key": k, "header": h} for k, h in self.columns],
                 "rows": self.rows, **self.details}
 
@@ -72,9 +73,11 @@ class Context:
         return self.f.rollup is None
 
     def keep(self, unit_id: str) -> bool:
+        """Whether the level filter keeps this unit."""
         return self.f.level is None or unit_level(self.units, unit_id) == self.f.level
 
     def name(self, unit_id: str) -> str:
+        """The unit's name."""
         return unit_label(self.units, unit_id)
 
 

@@ -64,6 +64,7 @@ def _upsert(conn: psycopg.Connection, table: str, key: str, row: dict[str, Any],
 
 # -- reference data ---------------------------------------------------------------------------
 def on_unit_changed(conn: psycopg.Connection, event: Event) -> None:
+    """Latest state of a unit, and the version taking effect that day."""
     d = event.data
     row = {"unit_id": d["unit_id"], "tenant": event.tenant, "code": d.get("code"), "name": d["name"], "level": d["level"],
            "kind": d["kind"], "parent_id": d["parent_id"], "valid_from": d["valid_from"], "valid_to": d["valid_to"],
@@ -82,6 +83,7 @@ def on_unit_changed(conn: psycopg.Connection, event: Event) -> None:
 
 
 def on_team_changed(conn: psycopg.Connection, event: Event) -> None:
+    """Team name, lead unit and size."""
     d = event.data
     row = {"team_id": d["team_id"], "tenant": event.tenant, "name": d["name"], "lead_unit_id": d["lead_unit_id"],
            "member_count": len(d["members"]) + 1}
@@ -89,6 +91,7 @@ def on_team_changed(conn: psycopg.Connection, event: Event) -> None:
 
 
 def on_checklist_published(conn: psycopg.Connection, event: Event) -> None:
+    """Titles of the checklist's criteria (labels of the violation dashboards)."""
     for c in event.data["criteria"]:
         conn.execute(
             "INSERT INTO criteria (tenant, code, title) VALUES (%s, %s, %s) "
@@ -109,6 +112,7 @@ def on_plan(conn: psycopg.Connection, event: Event) -> None:
 
 
 def on_plan_closed(conn: psycopg.Connection, event: Event) -> None:
+    """Mark the plan closed (refused if the plan is another province's)."""
     cur = conn.execute("UPDATE plans SET closed_on = %s WHERE plan_id = %s AND tenant = %s",
                        [event.data["closed_on"], event.data["plan_id"], event.tenant])
     if not cur.rowcount:
@@ -187,22 +191,26 @@ def _change_inspection(conn: psycopg.Connection, event: Event, changes: dict[str
 
 
 def on_inspection_scheduled(conn: psycopg.Connection, event: Event) -> None:
+    """Planned in the month its window starts."""
     d = event.data
     _change_inspection(conn, event, {"plan_id": d["plan_id"], "unit_id": d["unit_id"], "year": d["year"],
                                      "window_start": d["window_start"], "form": d["form"], "scheduled": True})
 
 
 def on_inspection_cancelled(conn: psycopg.Connection, event: Event) -> None:
+    """No longer planned."""
     _change_inspection(conn, event, {"plan_id": event.data["plan_id"], "cancelled": True})
 
 
 def on_inspection_started(conn: psycopg.Connection, event: Event) -> None:
+    """Started; a surprise inspection counts as a report in its start month."""
     d = event.data
     _change_inspection(conn, event, {"plan_id": d["plan_id"], "unit_id": d["unit_id"], "form": d["form"],
                                      "surprise": d["surprise"] or None, "started_on": d["started_at"]})
 
 
 def on_inspection_concluded(conn: psycopg.Connection, event: Event) -> None:
+    """Done in the month of conclusion; its recommendations kept (discipline included)."""
     d = event.data
     concluded_on = local_date(d["concluded_at"])
     _change_inspection(conn, event, {"plan_id": d["plan_id"], "unit_id": d["unit_id"], "concluded_on": concluded_on})
@@ -215,11 +223,13 @@ def on_inspection_concluded(conn: psycopg.Connection, event: Event) -> None:
 
 
 def on_inspection_closed(conn: psycopg.Connection, event: Event) -> None:
+    """Closed when every remediation is verified."""
     _change_inspection(conn, event, {"unit_id": event.data["unit_id"], "closed_on": event.data["closed_at"]})
 
 
 # -- findings and checks ----------------------------------------------------------------------
 def on_violation_recorded(conn: psycopg.Connection, event: Event) -> None:
+    """The finding once, and its counter per unit/month/criterion/severity."""
     d = event.data
     _unit_of_tenant(conn, d["unit_id"], event.tenant)
     recorded_on = local_date(d["recorded_at"])
@@ -234,6 +244,7 @@ def on_violation_recorded(conn: psycopg.Connection, event: Event) -> None:
 
 
 def on_dossier_checked(conn: psycopg.Connection, event: Event) -> None:
+    """The check once, and its counter per unit/month of receipt/field."""
     d = event.data
     _unit_of_tenant(conn, d["unit_id"], event.tenant)
     received = local_date(d["received_on"])
@@ -250,6 +261,7 @@ def on_dossier_checked(conn: psycopg.Connection, event: Event) -> None:
 
 
 def on_head_assessed(conn: psycopg.Connection, event: Event) -> None:
+    """A head's or deputy's assessment (input of the Decree 335 scorecard)."""
     d = event.data
     _unit_of_tenant(conn, d["unit_id"], event.tenant)
     _insert_once(conn, "head_assessments", "assessment_id", {
@@ -273,6 +285,7 @@ _LATER_DEADLINE = "GREATEST(t.deadline, EXCLUDED.deadline)"
 
 
 def on_remediation_assigned(conn: psycopg.Connection, event: Event) -> None:
+    """Responsible unit, kind and deadline (a later extension keeps its deadline)."""
     d = event.data
     _remediation(conn, event, {"recommendation_id": d["recommendation_id"], "finding_id": d.get("finding_id"),
                                "kind": d["kind"], "deadline": d["deadline"], "assigned_on": local_date(event.time)},
@@ -281,15 +294,18 @@ def on_remediation_assigned(conn: psycopg.Connection, event: Event) -> None:
 
 
 def on_remediation_extended(conn: psycopg.Connection, event: Event) -> None:
+    """The deadline moves later."""
     _remediation(conn, event, {"deadline": event.data["new_deadline"]}, {"deadline": _LATER_DEADLINE})
 
 
 def on_remediation_reported(conn: psycopg.Connection, event: Event) -> None:
+    """The unit reports it done (or in progress)."""
     done = event.data["progress"] == "done"
     _remediation(conn, event, {"reported_done": done}, {"reported_done": "t.reported_done OR EXCLUDED.reported_done"})
 
 
 def on_remediation_verified(conn: psycopg.Connection, event: Event) -> None:
+    """Accepted: resolved that day; returned: open again."""
     d = event.data
     if d["outcome"] == "accepted":
         _remediation(conn, event, {"deadline": d["deadline"], "accepted_on": local_date(d["verified_at"])},
@@ -300,6 +316,7 @@ def on_remediation_verified(conn: psycopg.Connection, event: Event) -> None:
 
 
 def on_remediation_overdue(conn: psycopg.Connection, event: Event) -> None:
+    """The inspections service flagged it overdue."""
     _remediation(conn, event, {"deadline": event.data["deadline"], "overdue_signalled": True},
                  {"deadline": _LATER_DEADLINE, "overdue_signalled": "true"})
 

@@ -174,6 +174,7 @@ def start(runtime: Runtime, outbox_urls: list[str] | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command line: rebuild synchronously and print the outcome."""
     from services.analytics.bootstrap import SERVICE
     from shared.logging import configure_logging
 

@@ -41,6 +41,7 @@ def units(conn: psycopg.Connection, tenant: str, as_of: date | None = None) -> d
 
 
 def criteria(conn: psycopg.Connection, tenant: str) -> dict[str, str]:
+    """Criterion code -> title, from the published checklists."""
     return {r["code"]: r["title"] for r in conn.execute("SELECT code, title FROM criteria WHERE tenant = %s", [tenant])}
 
 
@@ -100,11 +101,13 @@ def remediations(conn: psycopg.Connection, tenant: str, period: Period) -> list[
 
 
 def plans(conn: psycopg.Connection, tenant: str, year: int) -> list[dict[str, Any]]:
+    """The tenant's plans of a year, by decision date."""
     return list(conn.execute("SELECT * FROM plans WHERE tenant = %s AND year = %s ORDER BY decision_date, plan_id",
                              [tenant, year]).fetchall())
 
 
 def concluded_units(conn: psycopg.Connection, tenant: str, plan_id: str) -> list[str]:
+    """Units a plan's concluded inspections reached."""
     rows = conn.execute("SELECT DISTINCT unit_id::text AS u FROM inspections WHERE tenant = %s AND plan_id = %s "
                         "AND concluded_on IS NOT NULL AND unit_id IS NOT NULL", [tenant, plan_id]).fetchall()
     return [r["u"] for r in rows]
@@ -143,10 +146,6 @@ def disciplines(conn: psycopg.Connection, tenant: str, official_refs: list[str],
         "SELECT recommendation_id::text AS id, official_ref, discipline_level FROM recommendations "
         "WHERE tenant = %s AND kind = 'disciplinary' AND official_ref = ANY(%s) AND concluded_on BETWEEN %s AND %s",
         [tenant, official_refs, period.first, period.last_day]))
-
-
-def unit_exists(conn: psycopg.Connection, tenant: str, unit_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM units WHERE tenant = %s AND unit_id = %s", [tenant, unit_id]).fetchone() is not None
 
 
 def log_personal_read(conn: psycopg.Connection, tenant: str, reader: str, unit_id: str, official_refs: list[str],

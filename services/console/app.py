@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from services.console import dashboard, fieldwork, inbox, planning, remediation, signin, teams
 from services.console.backend import BackendError, Backends, ServiceUnavailable
@@ -83,6 +84,9 @@ def create_app(settings: ConsoleSettings | None = None, *, transports: dict[str,
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+    # Phones in the field are often on slow connections: compress pages and assets.
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
 
     @app.get("/healthz")
     async def healthz():

@@ -98,6 +98,8 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
         desk.set_default_timeout(20_000)
         page = desk.new_page()
+        js_errors: list[str] = []
+        page.on("pageerror", lambda exc: js_errors.append(str(exc)))
 
         # The planner completes the schedule; the coverage panel turns from "not met" to "met" without a reload.
         sign_in(page, base, "planner")
@@ -134,6 +136,7 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
                                     has_touch=True, locale="vi-VN")
         phone.set_default_timeout(20_000)
         mobile = phone.new_page()
+        mobile.on("pageerror", lambda exc: js_errors.append(str(exc)))
         sign_in(mobile, base, "team_leader")
         mobile.click("section[aria-labelledby=today-h] a:has-text('UBND xã Long Hồ')")
         mobile.click("#start")
@@ -209,6 +212,7 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         assert ids["criterion"] in page.inner_text("#dash-violations") or page.inner_text("#dash-violations table")
         page.wait_for_function("[...document.querySelectorAll('#dash-violations img')].every(i => i.complete && i.naturalWidth > 0)")
         shot(page, "7-dashboard-updated")
+        assert js_errors == []
         desk.close()
     finally:
         server.stop()

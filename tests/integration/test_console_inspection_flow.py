@@ -216,7 +216,9 @@ def test_pages_stay_light_and_the_service_worker_covers_the_site(tenant, issuer)
         assert sw.status_code == 200 and sw.headers["service-worker-allowed"] == "/"
         assert "console-v1" in sw.text
         total = sum(len(client.get(f"/static/{name}").content) for name in ("app.css", "app.js"))
-        total += len(client.get("/login").content)
+        login = client.get("/login", headers={"Accept-Encoding": "gzip"})
+        assert login.headers.get("content-encoding") == "gzip"
+        total += len(login.content)
         assert total < 200_000
         # Writes from another site are refused before they reach any service.
         r = client.post("/login/demo", data={"role": "planner"}, headers={"Origin": "https://evil.example"})

@@ -175,7 +175,17 @@ async function sync() {
   }
 }
 
+// The field a service refused (?field=body.window_start) is marked and focused, so it is found by eye and keyboard.
+function markInvalidField() {
+  const field = new URLSearchParams(location.search).get("field");
+  if (!field) return;
+  const name = field.split(".").pop().replace(/\[\d+\]$/, "");
+  const input = document.querySelector(`[name="${CSS.escape(name)}"]`);
+  if (input) { input.setAttribute("aria-invalid", "true"); input.focus(); }
+}
+
 window.addEventListener("online", sync);
+window.addEventListener("DOMContentLoaded", markInvalidField);
 window.addEventListener("load", () => {
   if (document.getElementById("finding-form") || document.getElementById("pending-list")) {
     showPending().then(sync);

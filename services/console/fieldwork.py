@@ -91,20 +91,21 @@ async def _checklist(c: Console, user: User, inspection: dict[str, Any]) -> list
 async def inspection_page(inspection_id: str, request: Request, user: UserDep, c: ConsoleDep):
     base = f"/v1/inspections/{inspection_id}"
     inspection = await c.backends.get("inspections", base, token=user.token)
-    results, findings, sample, checks, conclusion, names, criteria, assessments = await c.backends.gather(
+    results, findings, sample, checks, conclusion, names, criteria, assessments, minutes = await c.backends.gather(
         c.backends.get("inspections", f"{base}/checklist-results", token=user.token),
         c.backends.get("inspections", f"{base}/findings", token=user.token),
         c.backends.optional("inspections", f"{base}/dossier-sample", token=user.token),
         c.backends.get("inspections", f"{base}/dossier-checks", token=user.token),
         c.backends.optional("inspections", f"{base}/conclusion", token=user.token),
         unit_names(c, user), _checklist(c, user, inspection),
-        c.backends.get("inspections", f"{base}/assessments", token=user.token))
+        c.backends.get("inspections", f"{base}/assessments", token=user.token),
+        c.backends.optional("inspections", f"{base}/minutes", token=user.token))
     by_code = {r["criterion_code"]: r for r in results["items"]}
     checked = {x["dossier_code"] for x in checks["items"]}
     return await render(request, "inspection.html", user, inspection=inspection, criteria=criteria, results=by_code,
                         findings=findings["items"], sample=sample, checks=checks["items"], checked=checked,
                         conclusion=conclusion, names=names, rec_kinds=REC_KINDS, assessments=assessments["items"],
-                        ratings=RATINGS,
+                        ratings=RATINGS, minutes=minutes,
                         writable=user.has("team_leader", "team_member") and inspection["status"] == "in_progress",
                         can_start=user.has("team_leader", "team_member") and inspection["status"] == "scheduled",
                         can_conclude=user.has("team_leader") and inspection["status"] == "in_progress",
@@ -194,6 +195,22 @@ async def assess(inspection_id: str, user: UserDep, c: ConsoleDep, official_ref:
     except BackendError as exc:
         return failed(url + "#assessments", exc)
     return back(url + "#assessments", ok="saved")
+
+
+@router.post("/inspections/{inspection_id}/minutes")
+async def record_minutes(inspection_id: str, user: UserDep, c: ConsoleDep, held_on: Annotated[date, Form()],
+                         place: Annotated[str, Form()], team_summary: Annotated[str, Form()],
+                         unit_response: Annotated[str, Form()] = "", disagreement: Annotated[str, Form()] = "",
+                         id: Annotated[str, Form()] = ""):
+    """The minutes (biên bản làm việc): what the team found, what the unit answered, where they disagree."""
+    url = f"/inspections/{inspection_id}"
+    body = {"id": form_uuid(id), "held_on": held_on.isoformat(), "place": place, "team_summary": team_summary,
+            "unit_response": unit_response, "disagreements": [{"text": disagreement}] if disagreement.strip() else []}
+    try:
+        await c.backends.send("inspections", "POST", f"/v1{url}/minutes", token=user.token, json=body)
+    except BackendError as exc:
+        return failed(url + "#minutes", exc)
+    return back(url + "#minutes", ok="saved")
 
 
 # -- dossier checks ------------------------------------------------------------------------------------

@@ -129,6 +129,13 @@ def test_inspection_from_approved_plan_to_verified_remediation(service_harness, 
         assert "error" not in r.headers["location"], r.headers["location"]
         assert "Trễ hẹn, chưa xin lỗi" in client.get(url).text
 
+        r = client.post(f"{url}/minutes", follow_redirects=False, data={
+            "id": str(uuid.uuid4()), "held_on": today.isoformat(), "place": "Trụ sở UBND xã Long Hồ",
+            "team_summary": "Đoàn đã kiểm tra 12 nội dung", "unit_response": "Đơn vị thống nhất với kết quả",
+            "disagreement": "Đơn vị chưa thống nhất về số hồ sơ trễ hẹn"})
+        assert "error" not in r.headers["location"], r.headers["location"]
+        assert "Đơn vị chưa thống nhất về số hồ sơ trễ hẹn" in client.get(url).text
+
         r = client.post(f"{url}/conclusion", follow_redirects=False, data={
             "id": str(uuid.uuid4()), "number": "15/TB-SNV", "doc_date": today.isoformat(), "place": "Vĩnh Long",
             "signer_title": "GIÁM ĐỐC", "signer_name": "Nguyễn Văn Hùng", "summary": "Đơn vị cơ bản chấp hành tốt.",

@@ -14,6 +14,7 @@ re-enqueues it.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Callable
 
@@ -115,15 +116,27 @@ class Deliverer:
         return True
 
     def _sent(self, d: dict) -> str:
-        with self.runtime.db.tx(d["tenant"]) as conn:
-            row = store.mark_sent(conn, str(d["id"]))
-            if row is None:
-                return "lost"  # the lease ran out and someone else took over; they report it
-            self.runtime.outbox.add(conn, "notification.delivered", tenant=d["tenant"], data={
-                "notification_id": str(d["id"]), "source_event_id": str(d["source_id"]),
-                "source_event_type": d["source_type"], "channel": d["channel"], "recipient": d["recipient"],
-                "delivered_at": iso(self.runtime.clock()), "attempts": row["attempts"]})
-        return "sent"
+        """Record the send. The message is out: keep trying while the lease lasts, so a database outage
+        shorter than the lease does not turn into an ambiguous claim that is sent again."""
+        deadline = time.monotonic() + self.settings.send_lease_seconds * 0.8
+        pause = 0.2
+        while True:
+            try:
+                with self.runtime.db.tx(d["tenant"]) as conn:
+                    row = store.mark_sent(conn, str(d["id"]))
+                    if row is None:
+                        return "lost"  # the lease ran out and someone else took over; they report it
+                    self.runtime.outbox.add(conn, "notification.delivered", tenant=d["tenant"], data={
+                        "notification_id": str(d["id"]), "source_event_id": str(d["source_id"]),
+                        "source_event_type": d["source_type"], "channel": d["channel"], "recipient": d["recipient"],
+                        "delivered_at": iso(self.runtime.clock()), "attempts": row["attempts"]})
+                return "sent"
+            except psycopg.OperationalError:
+                if time.monotonic() + pause > deadline:
+                    raise  # the sweeper decides after the lease (resend_ambiguous)
+                log.warning("database away after a send; retrying to record it", extra={"fields": {"delivery": str(d["id"])}})
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
 
     def _failed(self, d: dict, error: str, *, retry: bool) -> str:
         delay = domain.backoff_seconds(d["attempts"], self.settings.retry_base_seconds, self.settings.retry_max_seconds)

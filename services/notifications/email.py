@@ -56,23 +56,31 @@ class SmtpSender:
         self.settings = settings
 
     def send(self, msg: Message) -> None:
-        """Hand the message to the SMTP server; raises PermanentFailure on a 5xx answer."""
+        """Hand the message to the SMTP server; raises PermanentFailure on a 5xx answer.
+
+        Once the server accepted the message (250 after DATA) nothing may turn it into a failure:
+        an error on QUIT is ignored, or the message would be sent again.
+        """
         s = self.settings
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
         try:
-            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout) as smtp:
+            smtp.ehlo()
+            if s.smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context(cafile=s.smtp_ca_file or None))
                 smtp.ehlo()
-                if s.smtp_starttls:
-                    smtp.starttls(context=ssl.create_default_context(cafile=s.smtp_ca_file or None))
-                    smtp.ehlo()
-                if s.smtp_user:
-                    smtp.login(s.smtp_user, s.smtp_password)
-                refused = smtp.send_message(msg)
-                if refused:
-                    raise PermanentFailure(f"recipients refused: {refused}")
+            if s.smtp_user:
+                smtp.login(s.smtp_user, s.smtp_password)
+            refused = smtp.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentFailure(f"recipients refused: {exc.recipients}") from exc
         except smtplib.SMTPResponseException as exc:
             if 500 <= exc.smtp_code < 600:
                 raise PermanentFailure(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
             raise
-
+        finally:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+        if refused:  # some of several recipients refused; ours is one recipient, so this is all of them
+            raise PermanentFailure(f"recipients refused: {refused}")

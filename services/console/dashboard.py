@@ -1,6 +1,7 @@
 """Leaders' dashboard: the analytics service's charts (proxied SVG) and tables; provinces compared for the centre."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -47,6 +48,7 @@ async def dashboard_page(request: Request, user: UserDep, c: ConsoleDep, year: i
     if user.central:
         params = {"year": year}
         sections.append({"id": "provinces", "title_key": "dash.provinces", "chart": f"/charts/provinces.svg?{_query(params)}",
+                         "export": "/dashboards/provinces", "query": _query(params),
                          **await _section(c, user.token, "provinces", params)})
     if not user.central or tenant:
         scope = {"year": year, "tenant": tenant if user.central else None}
@@ -54,6 +56,7 @@ async def dashboard_page(request: Request, user: UserDep, c: ConsoleDep, year: i
                                             for _id, name, extra, _k in PROVINCE_SECTIONS])
         for (sid, name, extra, key), answer in zip(PROVINCE_SECTIONS, answers):
             sections.append({"id": sid, "title_key": key, "chart": f"/charts/{name}.svg?{_query({**scope, **extra})}",
+                             "export": f"/dashboards/{name}", "query": _query({**scope, **extra}),
                              **answer})
     provinces = []
     if user.central and sections and sections[0].get("rows"):
@@ -72,3 +75,27 @@ async def chart(name: str, request: Request, user: UserDep, c: ConsoleDep):
                                         params=params)
     return Response(response.content, media_type="image/svg+xml; charset=utf-8",
                     headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.get("/dashboards/{name}.{fmt}")
+async def export(name: str, fmt: str, request: Request, user: UserDep, c: ConsoleDep):
+    """A dashboard's table as CSV or XLSX, straight from the analytics service."""
+    if fmt not in ("csv", "xlsx") or not re.fullmatch(r"[a-z-]{1,40}", name):
+        return Response(status_code=404)
+    params = {k: request.query_params.get(k) for k in ("year", "group_by", "tenant")}
+    response = await c.backends.request("analytics", "GET", f"/v1/dashboards/{name}", token=user.token,
+                                        params={**params, "format": fmt})
+    return _download(response)
+
+
+@router.get("/reports/{year}/annual.docx")
+async def annual_report(year: int, user: UserDep, c: ConsoleDep, tenant: str | None = None):
+    """BÁO CÁO kết quả kiểm tra công vụ năm N, the Decree 30 DOCX the analytics service writes."""
+    response = await c.backends.request("analytics", "GET", f"/v1/reports/{year}/annual.docx", token=user.token,
+                                        params={"tenant": tenant})
+    return _download(response)
+
+
+def _download(response) -> Response:
+    return Response(response.content, media_type=response.headers.get("content-type"),
+                    headers={"Content-Disposition": response.headers.get("content-disposition", "attachment")})

@@ -168,6 +168,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "days_left": ("còn {n} ngày", "{n} days left"),
     "days_over": ("quá {n} ngày", "{n} days over"),
     "mark_read": ("Đánh dấu đã đọc", "Mark read"),
+    "annual_report": ("Báo cáo kết quả kiểm tra công vụ năm (DOCX)", "Annual report (DOCX)"),
+    "export": ("Tải bảng", "Download table"),
     "chart": ("Biểu đồ", "Chart"),
     "table": ("Bảng số liệu", "Table"),
     "dash.coverage": ("Độ bao phủ so với kế hoạch", "Coverage against the plan"),

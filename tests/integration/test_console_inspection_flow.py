@@ -204,6 +204,13 @@ def test_inspection_from_approved_plan_to_verified_remediation(service_harness, 
         chart = client.get(f"/charts/violations.svg?year={today.year}&group_by=criterion")
         assert chart.status_code == 200 and b"<svg" in chart.content
         assert client.get("/charts/rebuild.svg").status_code == 404  # only dashboard charts are proxied
+        export = client.get(f"/dashboards/violations.csv?year={today.year}&group_by=criterion")
+        assert export.status_code == 200 and "Số vi phạm" in export.content.decode("utf-8-sig")
+        xlsx = client.get(f"/dashboards/violations.xlsx?year={today.year}")
+        assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+        assert f"/reports/{today.year}/annual.docx" in page
+        report = client.get(f"/reports/{today.year}/annual.docx")
+        assert report.status_code == 200 and report.content[:2] == b"PK"
 
         # The Ministry compares provinces (this one by its name from the tree), then opens one.
         sign_in(client, "central_viewer")

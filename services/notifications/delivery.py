@@ -168,7 +168,11 @@ class Deliverer:
             counts["timers"] = len(timers.fire_due(conn, self.runtime))
         with self.runtime.db.tx("*") as conn:
             for d in store.stale_sending(conn):
-                if self.settings.resend_ambiguous or d["channel"] == "webhook":
+                if d["attempts"] >= self.settings.max_attempts:  # it keeps dying: stop, tell, let a person look
+                    store.mark_failed(conn, str(d["id"]), "worker lost during send on every attempt")
+                    self._report_failed(conn, d, "worker lost during send on every attempt")
+                    counts["abandoned"] += 1
+                elif self.settings.resend_ambiguous or d["channel"] == "webhook":
                     store.release_stale(conn, str(d["id"]))
                     counts["recovered"] += 1
                 else:

@@ -497,3 +497,22 @@ def test_a_worker_process_killed_mid_send_loses_nothing_and_sends_once(service_h
             worker.wait(10)
         box.release.set()
         controller.stop()
+
+
+def test_at_most_once_mode_marks_an_ambiguous_send_failed_instead_of_resending(service_harness, smtp, tenant):
+    box, port = smtp
+    svc = notifications(service_harness, port, send_lease_seconds=0.5, resend_ambiguous=False)
+
+    def dies(_d: dict) -> None:
+        raise RuntimeError("worker killed after claiming")
+
+    delivery = seed_assignment(svc, tenant)
+    with pytest.raises(RuntimeError):
+        Deliverer(svc.runtime, lambda t, i, c: None, on_claimed=dies).deliver(tenant, delivery)
+    sweeper = Deliverer(svc.runtime, lambda t, i, c: None)
+    wait_until(lambda: sweeper.sweep()["abandoned"], timeout=10, message="the stale claim to be abandoned")
+    (row,) = rows(svc, "SELECT state, last_error FROM deliveries WHERE id = %s", [delivery])
+    assert row["state"] == "failed" and "at-most-once" in row["last_error"]
+    (failed,) = rows(svc, "SELECT payload FROM outbox WHERE type = 'notification.failed'")
+    assert failed["payload"]["notification_id"] == delivery and failed["payload"]["recipient"] == HEAD["email"]
+    assert sweeper.deliver(tenant, delivery) == "skipped" and box.messages == []

@@ -19,6 +19,9 @@ from services.console.settings import ConsoleSettings
 from services.console.web import HERE, Console, SignInRequired, render, session_of
 
 log = logging.getLogger(__name__)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CSP_EVIDENCE = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
 
 
 def _demo_issuer(settings: ConsoleSettings):
@@ -83,6 +86,9 @@ def create_app(settings: ConsoleSettings | None = None, *, transports: dict[str,
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        # Only our own script and assets; evidence files are served sandboxed (they come from the field).
+        response.headers.setdefault("Content-Security-Policy", CSP_EVIDENCE if request.url.path.startswith("/evidence/")
+                                    else CSP)
         return response
 
     # Phones in the field are often on slow connections: compress pages and assets.

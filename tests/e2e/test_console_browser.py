@@ -64,6 +64,12 @@ def browser():
         b.close()
 
 
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
 def sign_in(page, base: str, role: str, unit: str | None = None) -> None:
     page.goto(f"{base}/login")
     page.check(f"input[name=role][value={role}]")
@@ -101,6 +107,8 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         page = desk.new_page()
         js_errors: list[str] = []
         page.on("pageerror", lambda exc: js_errors.append(str(exc)))
+        page.on("console", lambda msg: msg.type == "error" and "Content Security Policy" in msg.text
+                and js_errors.append(msg.text))
 
         # The planner completes the schedule; the coverage panel turns from "not met" to "met" without a reload.
         sign_in(page, base, "planner")
@@ -111,7 +119,7 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         page.fill("#t-from", (today - timedelta(days=1)).isoformat())
         page.fill("#t-to", (today + timedelta(days=1)).isoformat())
         page.click("button[aria-label='Thêm: UBND xã Long Hồ']")
-        page.wait_for_function("document.getElementById('coverage-state').textContent.includes('Đạt mọi')")
+        page.wait_for_selector("#coverage-state:has-text('Đạt mọi yêu cầu bao phủ')")
         assert "UBND xã Long Hồ" in page.inner_text("#schedule")
         assert page.locator("#tree li.scheduled", has_text="UBND xã Long Hồ").count() == 1
         shot(page, "1-planner-coverage-met")
@@ -138,6 +146,8 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         phone.set_default_timeout(20_000)
         mobile = phone.new_page()
         mobile.on("pageerror", lambda exc: js_errors.append(str(exc)))
+        mobile.on("console", lambda msg: msg.type == "error" and "Content Security Policy" in msg.text
+                  and js_errors.append(msg.text))
         sign_in(mobile, base, "team_leader")
         mobile.click("section[aria-labelledby=today-h] a:has-text('UBND xã Long Hồ')")
         mobile.click("#start")
@@ -173,7 +183,7 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
 
         phone.set_offline(False)
         mobile.wait_for_selector("#finding-list [data-finding]", timeout=30_000)
-        mobile.wait_for_function("document.querySelectorAll('#pending-list li').length === 0")
+        expect(mobile.locator("#pending-list li")).to_have_count(0)
         findings = harnesses["inspections"].client.get(f"/v1/inspections/{iid}/findings", headers=leader).json()["items"]
         assert len(findings) == 1 and findings[0]["description"].startswith("Công chức Bộ phận một cửa vắng mặt")
         assert [e["filename"] for e in findings[0]["evidence"]] == ["hien-truong.png"]
@@ -211,7 +221,9 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
             return "<table" in page.inner_html("#dash-violations")
         wait_until(counted, timeout=60, interval=1, message="the dashboard to count the violation")
         assert ids["criterion_title"] in page.inner_text("#dash-violations table")
-        page.wait_for_function("[...document.querySelectorAll('#dash-violations img')].every(i => i.complete && i.naturalWidth > 0)")
+        # (the page's CSP forbids string evaluation, so the wait polls from here)
+        wait_until(lambda: page.evaluate("() => [...document.querySelectorAll('#dash-violations img')]"
+                                         ".every(i => i.complete && i.naturalWidth > 0)"), timeout=20)
         shot(page, "7-dashboard-updated")
         assert js_errors == []
         desk.close()

@@ -232,6 +232,7 @@ def test_pages_stay_light_and_the_service_worker_covers_the_site(tenant, issuer)
         total = sum(len(client.get(f"/static/{name}").content) for name in ("app.css", "app.js"))
         login = client.get("/login", headers={"Accept-Encoding": "gzip"})
         assert login.headers.get("content-encoding") == "gzip"
+        assert "script-src 'self';" in login.headers["content-security-policy"]
         total += len(login.content)
         assert total < 200_000
         # Writes from another site are refused before they reach any service.

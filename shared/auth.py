@@ -29,7 +29,9 @@ CROSS_TENANT_ROLES = {"system_operator", "central_viewer"}
 
 # The permission matrix (also in the README). Keys are permissions; values are the roles granted it.
 PERMISSIONS: dict[str, set[str]] = {
-    "read": {"system_operator", "central_viewer", "province_admin", "planner", "team_leader", "team_member", "unit_head", "viewer"},
+    # The system operator runs the platform (replays, dead letters, audit checks) but reads no
+    # province's business data; the central viewer reads every province.
+    "read": {"central_viewer", "province_admin", "planner", "team_leader", "team_member", "unit_head", "viewer"},
     "units:write": {"province_admin"},
     "plans:write": {"province_admin", "planner"},
     "plans:approve": {"province_admin"},
@@ -39,7 +41,7 @@ PERMISSIONS: dict[str, set[str]] = {
     "remediation:report": {"unit_head"},
     "remediation:verify": {"team_leader"},
     "officials:read": {"province_admin", "team_leader", "team_member"},
-    "audit:read": {"system_operator", "province_admin"},
+    "audit:read": {"province_admin"},
     "notifications:manage": {"province_admin"},
     "webhooks:manage": {"province_admin", "event_subscriber"},
     "operate": {"system_operator"},

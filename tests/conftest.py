@@ -80,4 +80,4 @@ def tenant():
     return f"tenant-{uuid.uuid4().hex[:8]}"
 
 
-from tests.support.service import service_harness  # noqa: E402,F401  (fixture)
+from tests.support.service import module_service_harness, service_harness  # noqa: E402,F401  (fixtures)

@@ -8,7 +8,7 @@ from shared.auth import Principal
 from shared.errors import Forbidden, NotFound
 
 # Roles that read across the whole tenant; a token with only unit_head is limited to its unit.
-TENANT_READERS = frozenset({"system_operator", "central_viewer", "province_admin", "planner", "team_leader",
+TENANT_READERS = frozenset({"central_viewer", "province_admin", "planner", "team_leader",
                             "team_member", "viewer"})
 NO_UNIT = "00000000-0000-0000-0000-000000000000"
 

@@ -1,6 +1,8 @@
 """Every service answers health, readiness, metrics, and refuses requests without a valid token."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from services.analytics.bootstrap import SERVICE as ANALYTICS
@@ -21,10 +23,18 @@ def test_health_ready_metrics_and_auth(service_harness, definition):
     metrics = svc.client.get("/metrics").text
     assert "outbox_backlog" in metrics and "http_requests_total" in metrics
     assert "x-trace-id" in svc.client.get("/healthz").headers
-    # Any business route without a token is 401; with a forged token too.
-    paths = [r.path for r in svc.client.app.routes if getattr(r, "path", "").startswith("/v1")]
-    for path in paths[:1]:
-        assert svc.client.get(path.replace("{", "").replace("}", "")).status_code in (401, 405)
+    # Every business route refuses a request without a token, and one signed by an unknown key.
+    from shared.auth import LocalIssuer
+    from tests.security.isolation import api_routes
+
+    forged = {"Authorization": f"Bearer {LocalIssuer.generate().issue(tenant='x', roles=['province_admin'])}"}
+    routes = api_routes(svc.client.app)
+    assert routes
+    for path, methods in routes:
+        concrete = re.sub(r"{[^}]+}", "00000000-0000-4000-8000-000000000000", path)
+        for method in methods:
+            assert svc.client.request(method, concrete).status_code == 401, (method, path)
+            assert svc.client.request(method, concrete, headers=forged).status_code == 401, (method, path)
 
 
 @pytest.mark.parametrize("definition", ALL, ids=lambda d: d.name)

@@ -62,9 +62,7 @@ class ServiceHarness:
         self.runtime.close()
 
 
-@pytest.fixture
-def service_harness(make_database, kafka_bootstrap, redis_url, issuer, topic_prefix):
-    """Factory fixture; services built in one test share the topic prefix, so they hear each other."""
+def _factory(make_database, kafka_bootstrap, redis_url, issuer, topic_prefix):
     made: list[ServiceHarness] = []
 
     def build(definition: ServiceDefinition, **overrides: Any) -> ServiceHarness:
@@ -81,6 +79,24 @@ def service_harness(make_database, kafka_bootstrap, redis_url, issuer, topic_pre
         made.append(harness)
         return harness
 
+    return build, made
+
+
+@pytest.fixture
+def service_harness(make_database, kafka_bootstrap, redis_url, issuer, topic_prefix):
+    """Factory fixture; services built in one test share the topic prefix, so they hear each other."""
+    build, made = _factory(make_database, kafka_bootstrap, redis_url, issuer, topic_prefix)
+    yield build
+    for h in made:
+        h.close()
+
+
+@pytest.fixture(scope="module")
+def module_service_harness(make_database, kafka_bootstrap, redis_url, issuer):
+    """The same factory, shared by the tests of one module (for worlds that are costly to build)."""
+    import uuid
+
+    build, made = _factory(make_database, kafka_bootstrap, redis_url, issuer, f"m{uuid.uuid4().hex[:8]}.")
     yield build
     for h in made:
         h.close()

@@ -108,6 +108,8 @@ def list_dossiers(unit_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeD
         raise NotFound("unit not found")
     tenant = principal.read_scope()
     with runtime.db.tx(tenant) as conn:
+        if tenant != "*" and replicas.unit(conn, tenant, str(unit_id)) is None:
+            raise NotFound("unit not found")  # another province's unit looks like no unit at all
         return {"items": ds.list_(conn, tenant, str(unit_id), field)}
 
 

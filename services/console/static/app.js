@@ -33,6 +33,10 @@ async function refreshLive() {
 
 document.addEventListener("submit", async (event) => {
   const form = event.target;
+  if (form.getAttribute("action") === "/logout" && self.caches) {
+    // Pages cached for offline use are the user's: gone at sign-out (shared phones). Queued findings stay.
+    caches.keys().then((keys) => keys.forEach((k) => caches.delete(k)));
+  }
   if (form.hasAttribute("data-live")) {
     event.preventDefault();
     // The clicked button may carry the value (the unit tree's "+ add" buttons name the unit).

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -48,6 +49,13 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 def own_peak_rss_mib() -> float:
     return peak_rss_mib(os.getpid())
 
@@ -60,6 +68,7 @@ class Proc:
     env: dict[str, str]
     popen: subprocess.Popen | None = None
     peak_mib: float = 0.0
+    child_peak_mib: float = 0.0  # the largest child (Celery's pool processes)
 
     def start(self) -> "Proc":
         LOGS.mkdir(parents=True, exist_ok=True)
@@ -75,15 +84,25 @@ class Proc:
         return self.popen.pid
 
     def sample(self) -> float:
-        """Read and remember the peak RSS so far (the kernel keeps the high-water mark)."""
+        """Read and remember the peak RSS so far (the kernel keeps the high-water mark), and its children's."""
         if self.popen is not None and self.popen.poll() is None:
             self.peak_mib = max(self.peak_mib, peak_rss_mib(self.popen.pid))
+            for child in children(self.popen.pid):
+                self.child_peak_mib = max(self.child_peak_mib, peak_rss_mib(child))
         return self.peak_mib
 
     def kill9(self) -> None:
+        """SIGKILL the process and its children (its own session), like a container dying."""
         if self.popen is not None and self.popen.poll() is None:
-            self.popen.kill()
+            try:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             self.popen.wait(10)
+
+    def restart(self) -> "Proc":
+        self.kill9()
+        return self.start()
 
     def stop(self) -> None:
         self.sample()

@@ -1,0 +1,146 @@
+"""API latency and throughput: recording a finding (inspections) and reading dashboards (analytics).
+
+Each service runs as the stack runs it (``python -m services.<name> api``: uvicorn, one process);
+the load comes from bench/load.py in another process. Findings go to started inspections of one
+province (each POST is a new finding: a transaction with the finding row and its outbox event);
+dashboards are asked for random provinces of a read model filled with generated data.
+The baseline is the service's own /healthz (the HTTP stack without database work), same load.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import httpx
+
+from bench import scale
+from bench.common import ROOT, Row, Stack, fmt_ms, fmt_rate, percentile, wait_for
+from bench.data import PROVINCES
+from infra.servers import free_port
+from services.analytics.bootstrap import SERVICE as ANALYTICS
+from services.inspections.bootstrap import SERVICE as INSPECTIONS
+from services.inspections.events import handlers as inspection_handlers
+from shared.events import CATALOGUE
+
+TENANT = "vinh-long"
+
+
+def load(spec: dict) -> dict:
+    """Run bench/load.py in its own process with ``spec``; returns its result."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
+        json.dump(spec, f, ensure_ascii=False)
+    out = subprocess.run([sys.executable, "-m", "bench.load", f.name], cwd=ROOT, capture_output=True, text=True,
+                         timeout=600, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout)
+
+
+def serve(stack: Stack, definition, url: str, name: str):
+    port = free_port()
+    proc = stack.spawn(name, ["-m", f"services.{definition.name}", "api"], stack.env(definition, url, api_port=port))
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _ok(base + "/readyz"), timeout=60, what=f"{name} ready")
+    return proc, base
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def seed_inspections(stack: Stack, url: str, n: int) -> list[str]:
+    """``n`` scheduled inspections of one province's communes, through the service's own handlers."""
+    runtime = INSPECTIONS.runtime(stack.settings(INSPECTIONS, url)).open()
+    today = datetime.now(timezone.utc).date()
+    handlers = inspection_handlers(runtime)
+    ids = []
+    try:
+        for i in range(n):
+            unit, iid = str(uuid.uuid4()), str(uuid.uuid4())
+            for event_type, data in (
+                ("unit.changed", {"unit_id": unit, "change": "created", "code": f"29{i:03d}", "name": f"UBND xã Long Hồ {i}",
+                                  "level": 2, "kind": "commune", "parent_id": None, "valid_from": "2025-07-01",
+                                  "valid_to": None, "successor_id": None}),
+                ("inspection.scheduled", {"inspection_id": iid, "plan_id": str(uuid.uuid4()), "plan_version": 1,
+                                          "year": today.year, "unit_id": unit,
+                                          "window_start": (today - timedelta(days=3)).isoformat(),
+                                          "window_end": (today + timedelta(days=25)).isoformat(), "form": "on_site",
+                                          "team_id": None}),
+            ):
+                event = CATALOGUE.new_event(event_type, tenant=TENANT, source="/inspection-platform/plans", data=data)
+                with runtime.db.tx(TENANT) as conn:
+                    handlers[event_type](conn, event)
+            ids.append(iid)
+    finally:
+        runtime.close()
+    return ids
+
+
+def _row(section: str, what: str, result: dict, base: dict, target: str, ok) -> Row:
+    lat, blat = result["latencies"], base["latencies"]
+    rps, brps = len(lat) / result["elapsed"], len(blat) / base["elapsed"]
+    bad = {k: v for k, v in result["statuses"].items() if not k.startswith("2")}
+    return Row(section, what + (f" (non-2xx: {bad})" if bad else ""),
+               f"{fmt_rate(rps)}, p50 {fmt_ms(percentile(lat, 50))}, p99 {fmt_ms(percentile(lat, 99))}",
+               f"/healthz {fmt_rate(brps)}, p99 {fmt_ms(percentile(blat, 99))}", f"{rps / brps:.2f}×", target,
+               ok(rps, percentile(lat, 99)) and not bad)
+
+
+def run(stack: Stack, count: int, dashboard_findings: int, concurrency: int = 16) -> tuple[list[Row], dict]:
+    insp_url, an_url = stack.database("inspections"), stack.database("analytics")
+    INSPECTIONS.migrate(stack.settings(INSPECTIONS, insp_url))
+    ANALYTICS.migrate(stack.settings(ANALYTICS, an_url))
+    inspections = seed_inspections(stack, insp_url, 40)
+    scale.fill(stack.admin_of(an_url), dashboard_findings)
+    insp, insp_base = serve(stack, INSPECTIONS, insp_url, "api-inspections")
+    an, an_base = serve(stack, ANALYTICS, an_url, "api-analytics")
+    member = {"Authorization": f"Bearer {stack.issuer.issue(tenant=TENANT, roles=['team_member'], name='Trần Văn Bình')}"}
+    for iid in inspections:
+        r = httpx.post(f"{insp_base}/v1/inspections/{iid}/start", headers=member, timeout=10)
+        if r.status_code != 200:
+            raise RuntimeError(f"start failed: {r.status_code} {r.text}")
+
+    finding = {"id": "{uuid}", "criterion_code": "1.2", "severity": "moderate",
+               "description": "Tiếp nhận hồ sơ thủ tục hành chính quá hạn so với quy định, không có phiếu hẹn trả"}
+    finding_targets = [{"method": "POST", "path": f"/v1/inspections/{iid}/findings", "headers": member, "body": finding}
+                       for iid in inspections]
+    health = [{"method": "GET", "path": "/healthz"}]
+    rows: list[Row] = []
+    base = load({"base": insp_base, "targets": health, "count": count, "concurrency": concurrency, "warmup": 20})
+    most = load({"base": insp_base, "targets": finding_targets, "count": count, "concurrency": concurrency, "warmup": 20})
+    insp.sample()
+    rows.append(_row("2 API", f"POST finding, {concurrency} concurrent, as fast as it answers", most, base,
+                     "≥ 500/s, p99 < 100 ms", lambda rps, p99: rps >= 500 and p99 < 0.1))
+    paced = load({"base": insp_base, "targets": finding_targets, "count": count, "concurrency": 64, "rate": 500})
+    insp.sample()
+    rows.append(_row("2 API", "POST finding, paced at 500/s (latency from the scheduled send)", paced, base,
+                     "p99 < 100 ms at 500/s", lambda rps, p99: rps >= 480 and p99 < 0.1))
+
+    dashboards = ["violations", "repeat-violations", "remediation", "risk", "scorecards", "coverage"]
+    targets = []
+    for i, p in enumerate(PROVINCES):
+        viewer = {"Authorization": f"Bearer {stack.issuer.issue(tenant=p, roles=['viewer'])}"}
+        targets.append({"method": "GET", "path": f"/v1/dashboards/{dashboards[i % len(dashboards)]}?year={scale.YEAR}",
+                        "headers": viewer})
+    dash_base = load({"base": an_base, "targets": health, "count": count // 2, "concurrency": 8, "warmup": 20})
+    dash = load({"base": an_base, "targets": targets, "count": count // 2, "concurrency": 8, "warmup": 34})
+    an.sample()
+    rows.append(_row("2 API", f"GET dashboards (6 kinds, 34 provinces, {dashboard_findings:,} findings), 8 concurrent",
+                     dash, dash_base, "p99 < 50 ms", lambda rps, p99: p99 < 0.05))
+    per_kind = {}
+    for name in ("violations", "coverage"):
+        t = [{"method": "GET", "path": f"/v1/dashboards/{name}?year={scale.YEAR}",
+              "headers": {"Authorization": f"Bearer {stack.issuer.issue(tenant=p, roles=['viewer'])}"}} for p in PROVINCES]
+        per_kind[name] = load({"base": an_base, "targets": t, "count": max(34, count // 10), "concurrency": 4})
+        rows.append(_row("2 API", f"GET dashboard {name} alone, 4 concurrent", per_kind[name], dash_base,
+                         "p99 < 50 ms", lambda rps, p99: p99 < 0.05))
+    an.sample()
+    insp.stop(), an.stop()
+    return rows, {"inspections api": insp.peak_mib, "analytics api": an.peak_mib}

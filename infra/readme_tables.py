@@ -48,8 +48,10 @@ BLOCKS = {"settings": settings_table, "permissions": permissions_table}
 
 def render(text: str) -> str:
     for name, fn in BLOCKS.items():
-        pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(\n<!-- {name}:end -->)", re.S)
-        text = pattern.sub(lambda m: m.group(1) + fn() + m.group(2), text)
+        pattern = re.compile(rf"(<!-- {name}:begin -->\n).*?(<!-- {name}:end -->)", re.S)
+        text, found = pattern.subn(lambda m: m.group(1) + fn() + "\n" + m.group(2), text)
+        if found != 1:
+            raise ValueError(f"README.md needs exactly one <!-- {name}:begin --> ... <!-- {name}:end --> block")
     return text
 
 

@@ -9,6 +9,10 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def test_settings_and_permission_tables_are_current():
     assert readme_tables.render(README) == README, "run: .venv/bin/python -m infra.readme_tables --write"
+    # The tables are really there, not just their markers.
+    assert "| `<SERVICE>_DATABASE_URL` |" in README
+    assert "| `INSPECTIONS_EVIDENCE_MAX_BYTES` |" in README
+    assert "| `remediation:report` |" in README
 
 
 def test_ci_runs_the_readme_test_command():

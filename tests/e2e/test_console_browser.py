@@ -116,8 +116,8 @@ def test_whole_inspection_in_the_browser(service_harness, tenant, issuer, browse
         assert page.inner_text("#coverage-state") == "Chưa đạt"
         assert page.evaluate(UNLABELLED) == []
         # Over the unit tree: pick the window, then "+ add" next to the commune.
-        page.fill("#t-from", (today - timedelta(days=1)).isoformat())
-        page.fill("#t-to", (today + timedelta(days=1)).isoformat())
+        page.fill("#t-from", max(today - timedelta(days=1), date(today.year, 1, 1)).isoformat())
+        page.fill("#t-to", min(today + timedelta(days=1), date(today.year, 12, 31)).isoformat())
         page.click("button[aria-label='Thêm: UBND xã Long Hồ']")
         page.wait_for_selector("#coverage-state:has-text('Đạt mọi yêu cầu bao phủ')")
         assert "UBND xã Long Hồ" in page.inner_text("#schedule")

@@ -44,8 +44,8 @@ def approved_plan(plans, tenant: str, today: date) -> dict[str, str]:
     assert plan.status_code == 201, plan.text
     plan_id = plan.json()["id"]
     r = plans.client.post(f"/v1/plans/{plan_id}/inspections", headers={**admin, "If-Match": plan.headers["etag"]}, json={
-        "unit_id": ids["UBND xã Long Hồ"], "window_start": (today - timedelta(days=1)).isoformat(),
-        "window_end": (today + timedelta(days=1)).isoformat(), "form": "on_site", "team_id": team.json()["id"]})
+        "unit_id": ids["UBND xã Long Hồ"], "window_start": max(today - timedelta(days=1), date(today.year, 1, 1)).isoformat(),
+        "window_end": min(today + timedelta(days=1), date(today.year, 12, 31)).isoformat(), "form": "on_site", "team_id": team.json()["id"]})
     assert r.status_code == 201, r.text
     r = plans.client.post(f"/v1/plans/{plan_id}/approve", headers={**admin, "If-Match": r.headers["etag"]},
                           json={"decision": {"number": "1732/QĐ-UBND", "date": today.isoformat(), "signer": "Chủ tịch"}})

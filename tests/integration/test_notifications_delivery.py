@@ -8,7 +8,6 @@ from __future__ import annotations
 import email
 import json
 import threading
-import uuid
 from contextlib import contextmanager
 from datetime import date, timedelta
 from email import policy

@@ -10,6 +10,7 @@ from services.console.settings import ConsoleSettings
 
 
 def main() -> None:
+    """Serve the console with the settings from the environment."""
     settings = ConsoleSettings()
     logging.basicConfig(level=settings.log_level)
     print(f"console: http://{settings.host}:{settings.port}", flush=True)

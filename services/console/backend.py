@@ -28,10 +28,12 @@ class BackendError(Exception):
 
     @property
     def message(self) -> str:
+        """The service's explanation, for the page."""
         return str(self.body.get("message") or self.body.get("error") or self.status)
 
     @property
     def field(self) -> str | None:
+        """The request field the service names, if any."""
         return self.body.get("field")
 
 
@@ -75,6 +77,7 @@ class Backends:
         return (await self.request(service, "GET", path, token=token, params=params)).json()
 
     async def send(self, service: str, method: str, path: str, *, token: str | None, **kw: Any) -> httpx.Response:
+        """A write (POST, PUT, PATCH, DELETE); the response, or BackendError / ServiceUnavailable."""
         return await self.request(service, method, path, token=token, **kw)
 
     async def optional(self, service: str, path: str, *, token: str | None, **params: Any) -> Any:
@@ -91,5 +94,6 @@ class Backends:
         return list(await asyncio.gather(*calls))
 
     async def close(self) -> None:
+        """Close the pooled connections."""
         for client in self.clients.values():
             await client.aclose()

@@ -43,6 +43,7 @@ def _query(params: dict[str, Any]) -> str:
 @router.get("/dashboard")
 async def dashboard_page(request: Request, user: UserDep, c: ConsoleDep, year: int | None = None,
                          tenant: str | None = None):
+    """The leaders' dashboard; central viewers first compare provinces, then open one."""
     year = year or date.today().year
     sections = []
     if user.central:

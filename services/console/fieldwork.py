@@ -18,6 +18,7 @@ REC_KINDS = ("reminder", "correction", "self_criticism", "disciplinary", "proced
 
 
 def today_in_vietnam() -> date:
+    """Today's date in Vietnam (the date on the inspector's calendar)."""
     return datetime.now(VIETNAM).date()
 
 
@@ -40,6 +41,7 @@ def is_today(item: dict[str, Any], today: date) -> bool:
 
 @router.get("/inspections")
 async def inspections_page(request: Request, user: UserDep, c: ConsoleDep):
+    """Today's inspections first, then the other scheduled ones, then the finished ones."""
     page, names = await c.backends.gather(c.backends.get("inspections", "/v1/inspections", token=user.token, limit=200),
                                           unit_names(c, user))
     today = today_in_vietnam()
@@ -89,6 +91,7 @@ async def _checklist(c: Console, user: User, inspection: dict[str, Any]) -> list
 
 @router.get("/inspections/{inspection_id}")
 async def inspection_page(inspection_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    """One inspection: checklist, findings, dossiers, assessments, minutes, conclusion."""
     base = f"/v1/inspections/{inspection_id}"
     inspection = await c.backends.get("inspections", base, token=user.token)
     results, findings, sample, checks, conclusion, names, criteria, assessments, minutes = await c.backends.gather(
@@ -114,6 +117,7 @@ async def inspection_page(inspection_id: str, request: Request, user: UserDep, c
 
 @router.post("/inspections/{inspection_id}/start")
 async def start(inspection_id: str, user: UserDep, c: ConsoleDep):
+    """Start the visit (the service publishes inspection.started)."""
     url = f"/inspections/{inspection_id}"
     try:
         await c.backends.send("inspections", "POST", f"/v1{url}/start", token=user.token)
@@ -125,6 +129,7 @@ async def start(inspection_id: str, user: UserDep, c: ConsoleDep):
 @router.post("/inspections/{inspection_id}/results")
 async def record_result(inspection_id: str, user: UserDep, c: ConsoleDep, criterion_code: Annotated[str, Form()],
                         result: Annotated[str, Form()], note: Annotated[str, Form()] = "", id: Annotated[str, Form()] = ""):
+    """Record one checklist criterion's result."""
     url = f"/inspections/{inspection_id}"
     try:
         await c.backends.send("inspections", "POST", f"/v1{url}/checklist-results", token=user.token, json={
@@ -146,6 +151,7 @@ async def finding_json(inspection_id: str, request: Request, user: UserDep, c: C
 
 @router.post("/api/findings/{finding_id}/evidence")
 async def evidence_json(finding_id: str, user: UserDep, c: ConsoleDep, file: UploadFile, id: Annotated[str, Form()]):
+    """Forwards a queued photo with its client-generated id (a resend is a harmless 200)."""
     content = await file.read()
     response = await c.backends.send("inspections", "POST", f"/v1/findings/{finding_id}/evidence", token=user.token,
                                      data={"id": id}, files={"file": (file.filename or "anh.jpg", content,
@@ -159,6 +165,7 @@ async def finding_form(inspection_id: str, user: UserDep, c: ConsoleDep, id: Ann
                        description: Annotated[str, Form()], photo: UploadFile | None = None,
                        photo_id: Annotated[str, Form()] = "", official_name: Annotated[str, Form()] = "",
                        official_position: Annotated[str, Form()] = ""):
+    """The finding form without JavaScript: the finding, then its photo."""
     url = f"/inspections/{inspection_id}"
     try:
         finding = (await c.backends.send("inspections", "POST", f"/v1{url}/findings", token=user.token, json={
@@ -176,6 +183,7 @@ async def finding_form(inspection_id: str, user: UserDep, c: ConsoleDep, id: Ann
 
 @router.get("/evidence/{evidence_id}")
 async def evidence(evidence_id: str, user: UserDep, c: ConsoleDep):
+    """An evidence file, fetched with the user's token."""
     response = await c.backends.request("inspections", "GET", f"/v1/evidence/{evidence_id}", token=user.token)
     return Response(response.content, media_type=response.headers.get("content-type"),
                     headers={"Cache-Control": "private, max-age=3600"})
@@ -231,6 +239,7 @@ async def import_dossiers(inspection_id: str, user: UserDep, c: ConsoleDep, file
 @router.post("/inspections/{inspection_id}/dossier-sample")
 async def draw_sample(inspection_id: str, user: UserDep, c: ConsoleDep, size: Annotated[int, Form()],
                       id: Annotated[str, Form()] = ""):
+    """Draw the random dossier sample (the service records the seed)."""
     url = f"/inspections/{inspection_id}"
     try:
         await c.backends.send("inspections", "POST", f"/v1{url}/dossier-sample", token=user.token,
@@ -243,6 +252,7 @@ async def draw_sample(inspection_id: str, user: UserDep, c: ConsoleDep, size: An
 @router.post("/inspections/{inspection_id}/dossier-checks")
 async def check_dossier(inspection_id: str, user: UserDep, c: ConsoleDep, dossier_code: Annotated[str, Form()],
                         note: Annotated[str, Form()] = "", id: Annotated[str, Form()] = ""):
+    """Check one sampled dossier (the service counts the working days late)."""
     url = f"/inspections/{inspection_id}"
     try:
         await c.backends.send("inspections", "POST", f"/v1{url}/dossier-checks", token=user.token,
@@ -255,6 +265,7 @@ async def check_dossier(inspection_id: str, user: UserDep, c: ConsoleDep, dossie
 # -- conclusion ----------------------------------------------------------------------------------------
 @router.post("/inspections/{inspection_id}/conclusion")
 async def conclude(inspection_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    """Issue the conclusion with one recommendation per finding (and remediations where needed)."""
     url = f"/inspections/{inspection_id}"
     form = await request.form()
     recommendations = []
@@ -279,6 +290,7 @@ async def conclude(inspection_id: str, request: Request, user: UserDep, c: Conso
 
 @router.get("/inspections/{inspection_id}/conclusion.docx")
 async def conclusion_docx(inspection_id: str, user: UserDep, c: ConsoleDep):
+    """The conclusion as the service's Decree 30 DOCX."""
     response = await c.backends.request("inspections", "GET", f"/v1/inspections/{inspection_id}/conclusion.docx",
                                         token=user.token)
     return Response(response.content, media_type=response.headers.get("content-type"),

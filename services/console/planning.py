@@ -46,6 +46,7 @@ async def _plan(c: Console, user: User, plan_id: str) -> tuple[dict[str, Any], s
 
 @router.get("/plans")
 async def plans_page(request: Request, user: UserDep, c: ConsoleDep, year: int | None = None):
+    """Plans of the province, newest year first, and the form for a new one."""
     page = await c.backends.get("plans", "/v1/plans", token=user.token, year=year)
     return await render(request, "plans.html", user, plans=page["items"], plan_types=PLAN_TYPES,
                         this_year=date.today().year)
@@ -54,6 +55,7 @@ async def plans_page(request: Request, user: UserDep, c: ConsoleDep, year: int |
 @router.post("/plans")
 async def create_plan(user: UserDep, c: ConsoleDep, year: Annotated[int, Form()], type: Annotated[str, Form()],
                       title: Annotated[str, Form()]):
+    """Create a draft plan over the default checklist and open its editor."""
     try:
         # The default catalogue of inspection contents is the plan's checklist until the planner picks another.
         checklist = (await c.backends.send("plans", "POST", "/v1/checklists/default", token=user.token)).json()
@@ -85,6 +87,7 @@ async def _editor_context(c: Console, user: User, plan_id: str) -> dict[str, Any
 
 @router.get("/plans/{plan_id}")
 async def plan_editor(plan_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    """The plan editor: schedule, coverage, unit tree, rules, approval."""
     return await render(request, "plan.html", user, **await _editor_context(c, user, plan_id))
 
 
@@ -96,6 +99,7 @@ async def plan_live(plan_id: str, request: Request, user: UserDep, c: ConsoleDep
 
 @router.get("/api/plans/{plan_id}/coverage")
 async def plan_coverage(plan_id: str, user: UserDep, c: ConsoleDep):
+    """The coverage report as JSON (for scripts and tests)."""
     return await c.backends.get("plans", f"/v1/plans/{plan_id}/coverage", token=user.token)
 
 
@@ -104,6 +108,7 @@ async def add_inspection(plan_id: str, request: Request, user: UserDep, c: Conso
                          window_start: Annotated[date, Form()], window_end: Annotated[date, Form()],
                          form: Annotated[str, Form()], team_id: Annotated[str, Form()] = "",
                          note: Annotated[str, Form()] = ""):
+    """Schedule a unit in the draft, with the plan's current ETag."""
     url = f"/plans/{plan_id}"
     try:
         _plan_body, etag = await _plan(c, user, plan_id)
@@ -119,6 +124,7 @@ async def add_inspection(plan_id: str, request: Request, user: UserDep, c: Conso
 
 @router.post("/plans/{plan_id}/inspections/{inspection_id}/delete")
 async def remove_inspection(plan_id: str, inspection_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    """Remove a scheduled unit from the draft."""
     url = f"/plans/{plan_id}"
     try:
         _plan_body, etag = await _plan(c, user, plan_id)
@@ -142,6 +148,7 @@ def _rule_id(description: str, taken: set[str]) -> str:
 async def add_rule(plan_id: str, request: Request, user: UserDep, c: ConsoleDep, description: Annotated[str, Form()],
                    level: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
                    min_count: Annotated[str, Form()] = "", per_level: Annotated[str, Form()] = ""):
+    """Add a coverage rule (by kind and/or level, a minimum, per unit of a level)."""
     url = f"/plans/{plan_id}"
     try:
         plan, etag = await _plan(c, user, plan_id)
@@ -158,6 +165,7 @@ async def add_rule(plan_id: str, request: Request, user: UserDep, c: ConsoleDep,
 
 @router.post("/plans/{plan_id}/rules/{rule_id}/delete")
 async def remove_rule(plan_id: str, rule_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    """Remove a coverage rule."""
     url = f"/plans/{plan_id}"
     try:
         plan, etag = await _plan(c, user, plan_id)
@@ -172,6 +180,7 @@ async def remove_rule(plan_id: str, rule_id: str, request: Request, user: UserDe
 @router.post("/plans/{plan_id}/approve")
 async def approve(plan_id: str, user: UserDep, c: ConsoleDep, etag: Annotated[str, Form()],
                   number: Annotated[str, Form()], decision_date: Annotated[date, Form()], signer: Annotated[str, Form()]):
+    """Approve the draft by decision (province admins)."""
     url = f"/plans/{plan_id}"
     try:
         # The ETag the approver saw: approving a plan that changed meanwhile is refused (412), not silently done.
@@ -185,6 +194,7 @@ async def approve(plan_id: str, user: UserDep, c: ConsoleDep, etag: Annotated[st
 
 @router.get("/plans/{plan_id}/document.docx")
 async def plan_docx(plan_id: str, user: UserDep, c: ConsoleDep):
+    """The plan as the service's Decree 30 DOCX."""
     response = await c.backends.request("plans", "GET", f"/v1/plans/{plan_id}/document.docx", token=user.token)
     return Response(response.content, media_type=response.headers.get("content-type"),
                     headers={"Content-Disposition": response.headers.get("content-disposition", "attachment")})

@@ -23,6 +23,7 @@ def deadline_state(item: dict[str, Any], today: date) -> dict[str, Any]:
 
 @router.get("/remediations")
 async def remediations_page(request: Request, user: UserDep, c: ConsoleDep):
+    """Remediations by deadline (a unit head's own unit), with the unit's findings."""
     page, names = await c.backends.gather(c.backends.get("inspections", "/v1/remediations", token=user.token, limit=200),
                                           unit_names(c, user))
     today = today_in_vietnam()
@@ -40,6 +41,7 @@ async def remediations_page(request: Request, user: UserDep, c: ConsoleDep):
 
 @router.get("/remediations/{remediation_id}")
 async def remediation_page(remediation_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    """One remediation: reports with evidence, history, and the forms the user may use."""
     item, names = await c.backends.gather(
         c.backends.get("inspections", f"/v1/remediations/{remediation_id}", token=user.token), unit_names(c, user))
     item.update(deadline_state(item, today_in_vietnam()))
@@ -52,6 +54,7 @@ async def remediation_page(remediation_id: str, request: Request, user: UserDep,
 
 @router.post("/remediations/{remediation_id}/reports")
 async def report(remediation_id: str, request: Request, user: UserDep, c: ConsoleDep):
+    """The unit head's progress report with evidence files (multipart, forwarded as is)."""
     url = f"/remediations/{remediation_id}"
     form = await request.form()
     files = []
@@ -74,6 +77,7 @@ async def report(remediation_id: str, request: Request, user: UserDep, c: Consol
 @router.post("/remediations/{remediation_id}/verification")
 async def verify(remediation_id: str, user: UserDep, c: ConsoleDep, outcome: Annotated[str, Form()],
                  note: Annotated[str, Form()] = "", id: Annotated[str, Form()] = ""):
+    """The team leader accepts or returns a reported remediation."""
     url = f"/remediations/{remediation_id}"
     try:
         await c.backends.send("inspections", "POST", f"/v1{url}/verification", token=user.token,
@@ -86,6 +90,7 @@ async def verify(remediation_id: str, user: UserDep, c: ConsoleDep, outcome: Ann
 @router.post("/remediations/{remediation_id}/extensions")
 async def extend(remediation_id: str, user: UserDep, c: ConsoleDep, new_deadline: Annotated[date, Form()],
                  reason: Annotated[str, Form()], id: Annotated[str, Form()] = ""):
+    """The team leader moves the deadline later, with a reason."""
     url = f"/remediations/{remediation_id}"
     try:
         await c.backends.send("inspections", "POST", f"/v1{url}/extensions", token=user.token,

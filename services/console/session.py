@@ -23,10 +23,12 @@ class SessionCodec:
         self.max_age = max_age
 
     def dumps(self, data: dict[str, Any]) -> str:
+        """The signed cookie value for a session."""
         payload = base64.urlsafe_b64encode(json.dumps({**data, "_t": int(time.time())}, ensure_ascii=False).encode())
         return payload.decode() + "." + self._sign(payload)
 
     def loads(self, cookie: str | None) -> dict[str, Any]:
+        """The session in a cookie, or {} when it is not ours or too old."""
         if not cookie or "." not in cookie:
             return {}
         payload, _, signature = cookie.rpartition(".")
@@ -57,6 +59,7 @@ class User:
 
     @classmethod
     def from_token(cls, token: str) -> "User | None":
+        """The user a bearer token names, or None for a malformed or expired token."""
         try:
             claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
@@ -68,10 +71,12 @@ class User:
                    unit_id=claims.get("unit_id"), claims=claims)
 
     def has(self, *roles: str) -> bool:
+        """Whether the user holds any of the roles."""
         return bool(self.roles & set(roles))
 
     @property
     def central(self) -> bool:
+        """Whether the user reads every province."""
         return self.has("central_viewer", "system_operator")
 
     @property

@@ -29,6 +29,7 @@ DEMO_USERS: dict[str, tuple[str, str]] = {
 
 
 def set_session(c: Console, response, data: dict) -> None:
+    """Store the session in the signed cookie."""
     response.set_cookie(COOKIE, c.sessions.dumps(data), max_age=c.settings.session_max_age_seconds, httponly=True,
                         samesite="lax", secure=c.settings.secure_cookies, path="/")
 
@@ -47,6 +48,7 @@ async def demo_units(c: Console) -> list[dict]:
 
 @router.get("/login")
 async def login_page(request: Request, c: ConsoleDep):
+    """The sign-in page: demo users per role and/or the identity provider."""
     units = await demo_units(c) if c.settings.demo else []
     return await render(request, "login.html", None, demo_users=DEMO_USERS if c.settings.demo else {}, units=units,
                         oidc=bool(c.settings.oidc_issuer), tenant=c.settings.demo_tenant)
@@ -55,6 +57,7 @@ async def login_page(request: Request, c: ConsoleDep):
 @router.post("/login/demo")
 async def login_demo(request: Request, c: ConsoleDep, role: Annotated[str, Form()],
                      unit_id: Annotated[str, Form()] = ""):
+    """Sign in as a demo user of a role (local stack only)."""
     if not c.settings.demo or c.issuer is None or role not in DEMO_USERS:
         return back("/login", error="demo sign-in is off")
     sub, name = DEMO_USERS[role]
@@ -71,6 +74,7 @@ async def login_demo(request: Request, c: ConsoleDep, role: Annotated[str, Form(
 
 @router.post("/logout")
 async def logout():
+    """Forget the session."""
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -78,6 +82,7 @@ async def logout():
 
 @router.get("/lang/{code}")
 async def switch_language(code: str, request: Request):
+    """Switch between Vietnamese and English and go back to the page."""
     target = request.query_params.get("next") or "/"
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
@@ -97,6 +102,7 @@ async def _discovery(c: Console) -> dict:
 
 @router.get("/login/oidc")
 async def login_oidc(c: ConsoleDep):
+    """Send the browser to the identity provider (authorization code with PKCE)."""
     if not c.settings.oidc_issuer:
         return back("/login", error="no identity provider is configured")
     config = await _discovery(c)
@@ -112,6 +118,7 @@ async def login_oidc(c: ConsoleDep):
 
 @router.get("/auth/callback")
 async def oidc_callback(request: Request, c: ConsoleDep, code: str = "", state: str = ""):
+    """Exchange the code for tokens and keep the access token in the session."""
     pending = session_of(request)
     if not code or not state or state != pending.get("oidc_state"):
         return back("/login", error="sign-in was interrupted; please try again")

@@ -28,6 +28,7 @@ def parse_members(text: str) -> list[dict[str, Any]]:
 
 @router.get("/teams")
 async def teams_page(request: Request, user: UserDep, c: ConsoleDep):
+    """The province's inspection teams and the form for a new one."""
     teams, names, tree = await c.backends.gather(c.backends.get("plans", "/v1/teams", token=user.token),
                                                  unit_names(c, user),
                                                  c.backends.get("plans", "/v1/units/tree", token=user.token))
@@ -39,6 +40,7 @@ async def teams_page(request: Request, user: UserDep, c: ConsoleDep):
 async def create_team(user: UserDep, c: ConsoleDep, name: Annotated[str, Form()], lead_unit_id: Annotated[str, Form()],
                       leader_id: Annotated[str, Form()], leader_name: Annotated[str, Form()],
                       leader_email: Annotated[str, Form()] = "", members: Annotated[str, Form()] = ""):
+    """Create a team."""
     body = {"name": name, "lead_unit_id": lead_unit_id, "members": parse_members(members),
             "leader": {"person_id": leader_id, "name": leader_name, "email": leader_email or None,
                        "role": "Trưởng đoàn"}}

@@ -27,6 +27,7 @@ def console_app(apps: dict[str, Any], issuer, tenant: str, **overrides: Any):
 
 
 def free_port() -> int:
+    """A TCP port nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -43,9 +44,11 @@ class Server:
 
     @property
     def url(self) -> str:
+        """The server's base URL."""
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> "Server":
+        """Start serving and wait until the socket accepts."""
         self.thread.start()
         deadline = time.monotonic() + timeout
         while not self.server.started:
@@ -55,5 +58,6 @@ class Server:
         return self
 
     def stop(self) -> None:
+        """Stop serving."""
         self.server.should_exit = True
         self.thread.join(10)

@@ -35,19 +35,23 @@ class SignInRequired(Exception):
 
 
 def console(request: Request) -> Console:
+    """The console's parts (settings, backends, sessions, issuer)."""
     return request.app.state.console
 
 
 def session_of(request: Request) -> dict[str, Any]:
+    """The request's session."""
     return console(request).sessions.loads(request.cookies.get(COOKIE))
 
 
 def language(request: Request) -> str:
+    """The chosen language (?lang=, then the cookie, then Vietnamese)."""
     lang = request.query_params.get("lang") or request.cookies.get("lang") or "vi"
     return lang if lang in i18n.LANGUAGES else "vi"
 
 
 def current_user(request: Request) -> User:
+    """The signed-in user; SignInRequired sends the browser to the sign-in page."""
     token = session_of(request).get("token")
     user = User.from_token(token) if token else None
     if user is None:
@@ -71,6 +75,7 @@ def failed(url: str, exc: BackendError) -> RedirectResponse:
 
 
 async def unread_count(c: Console, user: User) -> int | None:
+    """The user's unread messages, or None when notifications does not answer quickly."""
     try:
         # A badge is not worth a slow page: a short timeout, and no badge when notifications is away.
         response = await c.backends.request("notifications", "GET", "/v1/inbox/unread-count", token=user.token,

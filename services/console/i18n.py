@@ -41,6 +41,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error": ("Có lỗi", "Something went wrong"),
     "not_found": ("Không tìm thấy", "Not found"),
     "forbidden": ("Bạn không có quyền thực hiện thao tác này", "You may not do this"),
+    "sections": ("Các phần của trang", "Sections of this page"),
     "back": ("Quay lại", "Back"),
     "year": ("Năm", "Year"),
     "province": ("Tỉnh, thành phố", "Province"),

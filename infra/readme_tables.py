@@ -33,6 +33,11 @@ def settings_table() -> str:
         lines += ["", f"Only the {spec.name} service:", "", "| variable | default | meaning |", "|---|---|---|"]
         for name, field in own:
             lines.append(f"| `{spec.env_prefix}{name.upper()}` | {_default(field)} | {field.description or ''} |")
+    from services.console.settings import ConsoleSettings
+
+    lines += ["", "The console (`CONSOLE_` prefix; it has no database):", "", "| variable | default | meaning |", "|---|---|---|"]
+    for name, field in ConsoleSettings.model_fields.items():
+        lines.append(f"| `CONSOLE_{name.upper()}` | {_default(field)} | {field.description or ''} |")
     return "\n".join(lines)
 
 

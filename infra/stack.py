@@ -1,4 +1,4 @@
-"""The local stack in one command: broker, databases, Redis, four services, their workers, demo data.
+"""The local stack in one command: broker, databases, Redis, four services, their workers, the console, demo data.
 
     ./infra/up            (README command 1)
 
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from infra import servers  # noqa: E402
-from infra.topology import SERVICES  # noqa: E402
+from infra.topology import CONSOLE, SERVICES  # noqa: E402
 
 LOCAL = ROOT / ".local"
 LOGS = LOCAL / "logs"
@@ -106,10 +106,16 @@ class Stack:
             applied = definition.migrate()
             print(f"      {spec.name}: database ready ({len(applied)} migration(s) applied)", flush=True)
 
+    def console_env(self) -> dict[str, str]:
+        env = {f"CONSOLE_{spec.name.upper()}_URL": f"http://127.0.0.1:{self.api_port(spec)}" for spec in SERVICES}
+        env.update(CONSOLE_PORT=str(self.api_port(CONSOLE)), CONSOLE_JWT_KEYS=str(LOCAL / "jwt"),
+                   CONSOLE_DEMO_TENANT=DEMO_TENANT, CONSOLE_DEMO="true")
+        return env
+
     def launch(self) -> None:
         LOGS.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
-        for spec in SERVICES:
+        env = {**os.environ, **self.env, **self.console_env(), "PYTHONPATH": str(ROOT)}
+        for spec in [*SERVICES, CONSOLE]:
             for proc_name, argv in spec.processes().items():
                 log = open(LOGS / f"{spec.name}-{proc_name}.log", "ab")
                 proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -119,6 +125,7 @@ class Stack:
     def wait_ready(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         pending = {spec.name: f"http://127.0.0.1:{self.api_port(spec)}/readyz" for spec in SERVICES}
+        pending[CONSOLE.name] = f"http://127.0.0.1:{self.api_port(CONSOLE)}/healthz"
         while pending:
             for name, proc in self.procs:
                 if proc.poll() is not None:
@@ -151,7 +158,9 @@ class Stack:
         return [f"units: {summary}", f"plan: {plan_id}"]
 
     def print_summary(self) -> None:
-        print("\nThe stack is running. Services and their API docs:")
+        print(f"\nThe stack is running. Open the console: http://127.0.0.1:{self.api_port(CONSOLE)}"
+              " and pick a demo user (planner, team leader, unit head, leader ...).")
+        print("\nServices and their API docs:")
         for spec in SERVICES:
             port = self.api_port(spec)
             print(f"  {spec.name:<14} http://127.0.0.1:{port}   docs: http://127.0.0.1:{port}/docs")
@@ -184,7 +193,7 @@ class Stack:
     def run(self) -> None:
         total = 7
         step(1, total, "checking ports")
-        check_ports([self.api_port(s) for s in SERVICES])
+        check_ports([self.api_port(s) for s in [*SERVICES, CONSOLE]])
         step(2, total, "starting the Kafka-protocol broker")
         bootstrap = self.start_broker()
         print(f"      broker at {bootstrap}")

@@ -27,6 +27,18 @@ class ServiceSpec:
         return procs
 
 
+@dataclass(frozen=True)
+class ConsoleSpec:
+    """The web console: the only thing browsers talk to; it calls the four services with the user's token."""
+    name: str = "console"
+    port: int = 8000
+
+    def processes(self) -> dict[str, list[str]]:
+        return {"web": ["-m", "services.console"]}
+
+
+CONSOLE = ConsoleSpec()
+
 SERVICES = [
     ServiceSpec("plans", 8001),
     ServiceSpec("inspections", 8002),

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def free_base() -> int:
     for _ in range(50):
         base = random.randrange(20000, 40000, 10)
-        if not any(servers.port_open("127.0.0.1", base + i) for i in (1, 2, 3, 4, 101, 102, 103, 104)):
+        if not any(servers.port_open("127.0.0.1", base + i) for i in (0, 1, 2, 3, 4, 101, 102, 103, 104)):
             return base
     raise RuntimeError("no free port range")
 
@@ -73,6 +73,10 @@ def test_stack_starts_with_the_demo_province_and_restarts(pg_admin_url, redis_ur
             assert f"http://127.0.0.1:{base + offset}/docs" in text
             status, body = get(f"http://127.0.0.1:{base + offset}/readyz")
             assert status == 200 and body["ready"] is True
+        # The printed console address answers with the demo sign-in page.
+        assert f"Open the console: http://127.0.0.1:{base}" in text
+        with urllib.request.urlopen(f"http://127.0.0.1:{base}/login", timeout=10) as page:
+            assert page.status == 200 and 'action="/login/demo"' in page.read().decode("utf-8")
         token = (ROOT / ".local" / "token-planner.txt").read_text().strip()
         status, tree = get(f"http://127.0.0.1:{base + 1}/v1/units/tree?as_of=2026-01-01", token)
         assert "Vĩnh Long" in json.dumps(tree, ensure_ascii=False)

@@ -73,3 +73,18 @@ def test_ports_are_unique_and_volumes_declared():
 def test_readme_says_compose_is_validated_not_run():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docker-compose.yml" in readme and re.search(r"validated by .*test_compose", readme)
+
+
+def test_console_is_deployed_and_configured_with_real_settings():
+    from services.console.settings import ConsoleSettings
+
+    console = CONTAINERS["console"]
+    assert console["command"] == ["python", "-m", "services.console"]
+    assert console["ports"] == ["8000:8000"]
+    for var in console["environment"]:
+        assert var.startswith("CONSOLE_") and var[len("CONSOLE_"):].lower() in ConsoleSettings.model_fields, var
+    # It reaches every service's API container by name.
+    for spec in SERVICES:
+        assert console["environment"][f"CONSOLE_{spec.name.upper()}_URL"] == f"http://{spec.name}-api:8000"
+        assert f"{spec.name}-api" in console["depends_on"]
+    assert console["environment"]["CONSOLE_DEMO"] == "false"

@@ -9,11 +9,14 @@ The baseline is the service's own /healthz (the HTTP stack without database work
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 
@@ -38,6 +41,17 @@ def load(spec: dict) -> dict:
     if out.returncode:
         raise RuntimeError(out.stderr[-2000:])
     return json.loads(out.stdout)
+
+
+def profile(proc, name: str) -> subprocess.Popen | None:
+    """With BENCH_PROFILE=<dir>, sample the server with py-spy during the next load."""
+    out = os.environ.get("BENCH_PROFILE")
+    spy = Path(sys.executable).parent / "py-spy"
+    if not out or not spy.exists():
+        return None
+    Path(out).mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen([str(spy), "record", "--gil", "--format", "raw", "-p", str(proc.pid), "-o", f"{out}/{name}.txt"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def serve(stack: Stack, definition, url: str, name: str):
@@ -114,7 +128,10 @@ def run(stack: Stack, count: int, dashboard_findings: int, concurrency: int = 16
     health = [{"method": "GET", "path": "/healthz"}]
     rows: list[Row] = []
     base = load({"base": insp_base, "targets": health, "count": count, "concurrency": concurrency, "warmup": 20})
+    spy = profile(insp, "api-inspections-findings")
     most = load({"base": insp_base, "targets": finding_targets, "count": count, "concurrency": concurrency, "warmup": 20})
+    if spy:
+        spy.send_signal(signal.SIGINT), spy.wait(30)
     insp.sample()
     rows.append(_row("2 API", f"POST finding, {concurrency} concurrent, as fast as it answers", most, base,
                      "≥ 500/s, p99 < 100 ms", lambda rps, p99: rps >= 500 and p99 < 0.1))
@@ -130,7 +147,10 @@ def run(stack: Stack, count: int, dashboard_findings: int, concurrency: int = 16
         targets.append({"method": "GET", "path": f"/v1/dashboards/{dashboards[i % len(dashboards)]}?year={scale.YEAR}",
                         "headers": viewer})
     dash_base = load({"base": an_base, "targets": health, "count": count // 2, "concurrency": 8, "warmup": 20})
+    spy = profile(an, "api-analytics-dashboards")
     dash = load({"base": an_base, "targets": targets, "count": count // 2, "concurrency": 8, "warmup": 34})
+    if spy:
+        spy.send_signal(signal.SIGINT), spy.wait(30)
     an.sample()
     rows.append(_row("2 API", f"GET dashboards (6 kinds, 34 provinces, {dashboard_findings:,} findings), 8 concurrent",
                      dash, dash_base, "p99 < 50 ms", lambda rps, p99: p99 < 0.05))

@@ -44,7 +44,8 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the scripts")
-    parser.add_argument("--only", default="pipeline,api,e2e,scale", help="comma-separated: pipeline,api,e2e,scale")
+    parser.add_argument("--only", default="pipeline,pipeline2,api,e2e,scale",
+                        help="comma-separated: pipeline,pipeline2 (two consumer processes),api,e2e,scale")
     parser.add_argument("--scale", help="comma-separated numbers of findings for the scale run (e.g. 1000000,10000000)")
     parser.add_argument("--rebuild", type=int, help="events to rebuild the read models from")
     parser.add_argument("--out", help="also write the table (markdown) to this file")
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     steps = [
         ("pipeline", lambda s: pipeline.run(s, size["pipeline"])),
+        ("pipeline2", lambda s: (pipeline.run(s, size["pipeline"], n_consumers=2)[0][:1], {})),
         ("api", lambda s: api.run(s, size["api"], size["api_findings"])),
         ("e2e", lambda s: e2e.run(s, size["e2e"])),
         ("scale", lambda s: (scale.run(s, size["scale"], size["rounds"], size["rebuild"]), {})),

@@ -89,6 +89,8 @@ class EventConsumer:
         ``isolate=False`` skips the savepoint and raises ``_HandlerFailed`` instead of returning "dead";
         the caller then rolls the whole batch back and applies it again message by message.
         """
+        if raw.value is not None and len(raw.value) > self.settings.max_event_bytes:
+            return "dead", f"OversizedEvent: {len(raw.value)} bytes, the limit is {self.settings.max_event_bytes}"
         try:
             event = self._decode(raw)
         except (EnvelopeError, SchemaError) as exc:

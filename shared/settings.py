@@ -39,6 +39,7 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(1000, description="Outbox rows the relay publishes per batch")
     relay_poll_seconds: float = Field(1.0, description="Relay wakes at least this often when no NOTIFY arrives")
     consumer_batch_size: int = Field(500, description="Messages a consumer applies per database transaction")
+    max_event_bytes: int = Field(1_048_576, description="Largest event payload a consumer accepts; larger ones go to the dead-letter topic")
 
 
 def service_config(prefix: str) -> SettingsConfigDict:

@@ -165,24 +165,29 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_flow(bb, threa
     valid_headers = [(k, v) for k, v in CATALOGUE.new_event("plan.closed", tenant="ben-tre", source="/x", data={
         "plan_id": "7e0f5a38-4c8e-4f38-9d7a-1b1b1b1b1b1b", "version": 1, "year": 2026, "closed_on": "2026-12-31"}).headers()]
     producer.produce(topic, key=b"y", value=json.dumps({"plan_id": "nope", "extra": 1}).encode(), headers=valid_headers)
+    # Oversized: a valid envelope around a payload above the consumer's limit.
+    big = {"plan_id": "7e0f5a38-4c8e-4f38-9d7a-1b1b1b1b1b1b", "version": 1, "year": 2026, "closed_on": "2026-12-31"}
+    producer.produce(topic, key=b"z", value=json.dumps(big).encode() + b" " * 20_000, headers=valid_headers)
     producer.flush(10)
     more = backbone_app.close_plans(db, outbox, "ben-tre", 5)
 
+    settings = settings.model_copy(update={"max_event_bytes": 10_000})
     threads.start(backbone_app.consumer(settings).run)
     wait_until(lambda: len(effects_per_event(db)) == 10, timeout=60, message="the 10 good events")
     assert set(effects_per_event(db)) == set(good + more)
 
-    dead = read_topic(settings.kafka_bootstrap, topic + ".dlt", expect=3)
-    assert len(dead) == 3
+    dead = read_topic(settings.kafka_bootstrap, topic + ".dlt", expect=4)
+    assert len(dead) == 4
     reasons = sorted(dict(m.headers())["dlt_reason"].decode() for m in dead)
     assert any(r.startswith("EnvelopeError") for r in reasons)
     assert any(r.startswith("SchemaError") and "additional" in r.lower() for r in reasons)
     assert any(r.startswith("RuntimeError: cannot close a plan of year 2099") for r in reasons)
+    assert any(r.startswith("OversizedEvent") for r in reasons)
     for m in dead:
         h = dict(m.headers())
         assert h["dlt_original_topic"].decode() == topic
         assert int(h["dlt_original_offset"]) >= 0
-    assert count(db, "SELECT count(*) AS n FROM dead_letters") == 3
+    assert count(db, "SELECT count(*) AS n FROM dead_letters") == 4
 
     # After the bug is fixed, replaying the dead letters applies the one that a fix can rescue.
     consumer = backbone_app.consumer(settings)
@@ -193,9 +198,9 @@ def test_poison_messages_go_to_the_dead_letter_topic_and_the_rest_flow(bb, threa
         counts = fixed.replay_dead_letters()
     finally:
         backbone_app.POISON_YEAR = original
-    assert counts == {"applied": 1, "duplicate": 0, "ignored": 0, "dead": 2}
+    assert counts == {"applied": 1, "duplicate": 0, "ignored": 0, "dead": 3}
     assert len(effects_per_event(db)) == 11
-    assert consumer.replay_dead_letters() == {"applied": 0, "duplicate": 0, "ignored": 0, "dead": 2}
+    assert consumer.replay_dead_letters() == {"applied": 0, "duplicate": 0, "ignored": 0, "dead": 3}
 
 
 def test_replay_republishes_a_range_and_consumers_ignore_the_repeats(bb, threads):

@@ -7,7 +7,7 @@ of that level that has selectable units under it ("at least 1 commune under each
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 
 @dataclass(frozen=True)
@@ -45,14 +45,16 @@ class RuleResult:
     candidates: list[str] = field(default_factory=list)
 
 
-def _ancestor_at(unit: Unit, level: int, by_id: dict[str, Unit]) -> str | None:
-    seen = 0
-    current: Unit | None = unit
-    while current is not None and seen < 20:
+def ancestor_at(by_id: Mapping[str, Any], unit_id: str, level: int) -> str | None:
+    """The unit itself or its nearest ancestor at ``level`` along ``parent_id`` links (ids are the keys)."""
+    current_id: str | None = unit_id
+    for _ in range(20):  # bounded: bad reference data with a cycle must not loop forever
+        current = by_id.get(current_id) if current_id else None
+        if current is None:
+            return None
         if current.level == level:
-            return current.id
-        current = by_id.get(current.parent_id) if current.parent_id else None
-        seen += 1
+            return current_id
+        current_id = current.parent_id
     return None
 
 
@@ -76,15 +78,15 @@ def evaluate(rules: Iterable[CoverageRule], units: Iterable[Unit], covered_unit_
         else:
             # The groups are the units of that level with something selectable under them: "each
             # district" means districts, not the departments that share level 2 with them.
-            groups = sorted({g for u in selected if (g := _ancestor_at(u, rule.per_level, by_id)) is not None})
+            groups = sorted({g for u in selected if (g := ancestor_at(by_id, u.id, rule.per_level)) is not None})
             per_group = {g: 0 for g in groups}
             for uid in hit:
-                group = _ancestor_at(by_id[uid], rule.per_level, by_id)
+                group = ancestor_at(by_id, uid, rule.per_level)
                 if group in per_group:
                     per_group[group] += 1
             required = rule.min_count * len(groups)
             got = sum(min(rule.min_count, n) for n in per_group.values())
             missing = [g for g, n in per_group.items() if n < rule.min_count]
-            candidates = [u for u in not_hit if _ancestor_at(by_id[u], rule.per_level, by_id) in set(missing)]
+            candidates = [u for u in not_hit if ancestor_at(by_id, u, rule.per_level) in set(missing)]
             results.append(RuleResult(rule.id, rule.description, required, got, required - got, not missing, missing, candidates))
     return results

@@ -99,17 +99,6 @@ def attribute(units: Mapping[str, UnitInfo], unit_id: str, as_of: date | None = 
         current = info.successor_id
 
 
-def ancestor_at(units: Mapping[str, UnitInfo], unit_id: str, level: int) -> str | None:
-    """The unit itself or its nearest ancestor at ``level`` (its current parent chain), if any."""
-    current, hops = units.get(unit_id), 0
-    while current is not None and hops < 20:
-        if current.level == level:
-            return current.unit_id
-        current = units.get(current.parent_id) if current.parent_id else None
-        hops += 1
-    return None
-
-
 def units_existing(units: Mapping[str, UnitInfo], as_of: date | None) -> list[UnitInfo]:
     """Units of the tree asked for: the current tree (no successor, not ended) or the tree valid at a date."""
     out = []

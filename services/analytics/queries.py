@@ -14,10 +14,10 @@ import psycopg
 
 from services.analytics import store
 from services.analytics.domain import (
-    Assessment, Discipline, Period, Remediation, UnitInfo, ancestor_at, attribute, group_violations, rank_by_risk, rate, ratio,
+    Assessment, Discipline, Period, Remediation, UnitInfo, attribute, group_violations, rank_by_risk, rate, ratio,
     remediation_summary, repeat_violations, score_official, unit_label, unit_level, units_existing,
 )
-from shared.coverage import CoverageRule, Unit, evaluate
+from shared.coverage import CoverageRule, Unit, ancestor_at, evaluate
 
 
 @dataclass

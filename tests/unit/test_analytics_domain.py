@@ -5,11 +5,12 @@ from datetime import date
 
 from services.analytics.charts import bar_chart
 from services.analytics.domain import (
-    Assessment, Discipline, Period, Remediation, UnitInfo, ViolationCount, ancestor_at, attribute, contribution_delta, group_violations,
+    Assessment, Discipline, Period, Remediation, UnitInfo, ViolationCount, attribute, contribution_delta, group_violations,
     local_date, rank_by_risk, ratio, remediation_summary, repeat_violations, risk_score, score_official, units_existing,
 )
 from services.analytics.exports import to_csv, to_xlsx
 from services.analytics.queries import Answer
+from shared.coverage import ancestor_at
 
 MERGE = date(2025, 7, 1)
 UNITS = {

@@ -289,11 +289,19 @@ def list_deliveries(principal: PrincipalDep, runtime: RuntimeDep, state: Deliver
 
 
 # -- the in-app inbox ----------------------------------------------------------------------------------
+def _addresses(principal) -> list[str]:
+    """The caller's own inbox, plus their unit's mailbox when they head a unit."""
+    own = [principal.sub]
+    if "unit_head" in principal.roles and principal.unit_id:
+        own.append(store.unit_mailbox(principal.unit_id))
+    return own
+
+
 @router.get("/inbox", summary="The caller's in-app messages, newest first")
 def inbox(principal: PrincipalDep, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
           offset: Annotated[int, Query(ge=0)] = 0, unread: bool = False) -> dict[str, Any]:
     with runtime.db.tx(principal.tenant) as conn:
-        items, total = store.inbox_page(conn, principal.tenant, principal.sub, limit=limit, offset=offset,
+        items, total = store.inbox_page(conn, principal.tenant, _addresses(principal), limit=limit, offset=offset,
                                         unread_only=unread)
     return store.to_json({"items": items, "total": total, "limit": limit, "offset": offset})
 
@@ -301,13 +309,13 @@ def inbox(principal: PrincipalDep, runtime: RuntimeDep, limit: Annotated[int, Qu
 @router.get("/inbox/unread-count", summary="How many of the caller's messages are unread")
 def inbox_unread(principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, int]:
     with runtime.db.tx(principal.tenant) as conn:
-        return {"unread": store.unread_count(conn, principal.tenant, principal.sub)}
+        return {"unread": store.unread_count(conn, principal.tenant, _addresses(principal))}
 
 
 @router.post("/inbox/{item_id}/read", summary="Mark one of the caller's messages read")
 def inbox_read(item_id: str, principal: PrincipalDep, runtime: RuntimeDep) -> dict[str, Any]:
     with runtime.db.tx(principal.tenant) as conn:
-        row = store.mark_read(conn, principal.tenant, principal.sub, _uuid(item_id, "message"))
+        row = store.mark_read(conn, principal.tenant, _addresses(principal), _uuid(item_id, "message"))
     if row is None:
         raise NotFound("no such message")
     return store.to_json(row)

@@ -82,10 +82,15 @@ def get_remediation(conn: psycopg.Connection, tenant: str, remediation_id: str) 
                         [tenant, remediation_id]).fetchone()
 
 
-def _contact(contacts: list[dict], role: str) -> Person | None:
+def unit_mailbox(unit_id: str) -> str:
+    """In-app address of a unit's head when the contact names no person: whoever holds the post reads it."""
+    return f"unit:{unit_id}"
+
+
+def _contact(contacts: list[dict], role: str, unit_id: str | None = None) -> Person | None:
     for c in contacts:
         if c.get("role") == role:
-            return Person(c["name"], c.get("email"), c.get("person_id"))
+            return Person(c["name"], c.get("email"), c.get("person_id") or (unit_mailbox(unit_id) if unit_id else None))
     return None
 
 
@@ -106,7 +111,7 @@ def load_directory(conn: psycopg.Connection, tenant: str, *, unit_id: str | None
                             [tenant, unit_id]).fetchone()
         if unit:
             names["unit_name"] = unit["name"]
-            directory.unit_head = _contact(unit["contacts"], "head")
+            directory.unit_head = _contact(unit["contacts"], "head", unit_id) or Person(unit["name"], None, unit_mailbox(unit_id))
             directory.unit_deputy = _contact(unit["contacts"], "deputy")
             directory.unit_office = _contact(unit["contacts"], "office")
     if team_id:
@@ -377,9 +382,10 @@ def add_inbox_item(conn: psycopg.Connection, *, tenant: str, user_sub: str, even
                  [uuid.uuid4(), tenant, user_sub, event_type, title, body, source_id, delivery_id])
 
 
-def inbox_page(conn: psycopg.Connection, tenant: str, user_sub: str, *, limit: int, offset: int,
+def inbox_page(conn: psycopg.Connection, tenant: str, user_sub: list[str], *, limit: int, offset: int,
                unread_only: bool) -> tuple[list[dict], int]:
-    where = "tenant = %s AND user_sub = %s" + (" AND read_at IS NULL" if unread_only else "")
+    """``user_sub``: the addresses the reader answers for (their own, and their unit's mailbox)."""
+    where = "tenant = %s AND user_sub = ANY(%s)" + (" AND read_at IS NULL" if unread_only else "")
     total = conn.execute(f"SELECT count(*) AS n FROM inbox_items WHERE {where}", [tenant, user_sub]).fetchone()["n"]
     rows = conn.execute(
         f"SELECT id::text AS id, event_type, title, body, source_id::text AS source_id, created_at, read_at "
@@ -388,14 +394,14 @@ def inbox_page(conn: psycopg.Connection, tenant: str, user_sub: str, *, limit: i
     return rows, total
 
 
-def unread_count(conn: psycopg.Connection, tenant: str, user_sub: str) -> int:
-    return conn.execute("SELECT count(*) AS n FROM inbox_items WHERE tenant = %s AND user_sub = %s AND read_at IS NULL",
+def unread_count(conn: psycopg.Connection, tenant: str, user_sub: list[str]) -> int:
+    return conn.execute("SELECT count(*) AS n FROM inbox_items WHERE tenant = %s AND user_sub = ANY(%s) AND read_at IS NULL",
                         [tenant, user_sub]).fetchone()["n"]
 
 
-def mark_read(conn: psycopg.Connection, tenant: str, user_sub: str, item_id: str) -> dict | None:
+def mark_read(conn: psycopg.Connection, tenant: str, user_sub: list[str], item_id: str) -> dict | None:
     return conn.execute(
-        "UPDATE inbox_items SET read_at = COALESCE(read_at, now()) WHERE tenant = %s AND user_sub = %s AND id = %s "
+        "UPDATE inbox_items SET read_at = COALESCE(read_at, now()) WHERE tenant = %s AND user_sub = ANY(%s) AND id = %s "
         "RETURNING id::text AS id, event_type, title, body, source_id::text AS source_id, created_at, read_at",
         [tenant, user_sub, item_id]).fetchone()
 

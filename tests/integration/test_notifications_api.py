@@ -281,3 +281,28 @@ def test_reminders_fire_from_the_sweeper_once_and_only_the_nearest_after_a_gap(s
     sweeper.sweep()
     assert len(reminders()) == 2
     assert set(enqueued) >= {r["id"] for r in rows(svc, "SELECT id::text AS id FROM deliveries WHERE state = 'pending'")}
+
+
+def test_a_unit_head_without_a_person_id_reads_the_units_mailbox(svc, tenant):
+    # The plans service often knows a head only by name and e-mail: in-app messages go to the unit's mailbox.
+    province, commune, inspection = new_id(), new_id(), new_id()
+    apply(svc,
+          event("unit.changed", tenant, unit_changed(province, "UBND tỉnh Vĩnh Long", level=1)),
+          event("unit.changed", tenant, unit_changed(commune, "UBND phường Phước Hậu", parent_id=province,
+                                                     head={"name": "Phạm Quốc Hùng", "email": "hung@phuochau.vn"})),
+          event("inspection.started", tenant, {"inspection_id": inspection, "unit_id": commune, "plan_id": None,
+                                               "team_id": None, "form": "on_site", "surprise": False,
+                                               "started_at": "2026-04-06T08:00:00+07:00"}),
+          event("remediation.assigned", tenant, {
+              "remediation_id": new_id(), "inspection_id": inspection, "unit_id": commune, "recommendation_id": new_id(),
+              "kind": "correction", "text": "Chấn chỉnh giờ giấc làm việc", "deadline": "2026-05-29"}))
+    head = svc.auth(tenant, "unit_head", unit_id=commune, sub="whoever-holds-the-post")
+    assert svc.client.get("/v1/inbox/unread-count", headers=head).json() == {"unread": 1}
+    item = svc.client.get("/v1/inbox", headers=head).json()["items"][0]
+    assert "Chấn chỉnh giờ giấc làm việc" in item["body"] or "khắc phục" in item["title"].lower()
+    # The head of another unit, and a viewer, do not read this mailbox.
+    other = svc.auth(tenant, "unit_head", unit_id=new_id(), sub="someone-else")
+    assert svc.client.get("/v1/inbox/unread-count", headers=other).json() == {"unread": 0}
+    assert svc.client.post(f"/v1/inbox/{item['id']}/read", headers=other).status_code == 404
+    assert svc.client.post(f"/v1/inbox/{item['id']}/read", headers=head).status_code == 200
+    assert svc.client.get("/v1/inbox/unread-count", headers=head).json() == {"unread": 0}

@@ -350,7 +350,7 @@ def test_mail_refused_for_good_fails_at_once_and_a_server_away_is_retried_later(
             "remediation_id": new_id(), "inspection_id": new_id(), "unit_id": commune, "recommendation_id": new_id(),
             "kind": "correction", "text": "Chấn chỉnh giờ giấc làm việc", "deadline": "2030-01-31"})
         apply(svc, assigned)
-        (d,) = rows(svc, "SELECT id::text AS id FROM deliveries WHERE source_id = %s", [assigned.id])
+        (d,) = rows(svc, "SELECT id::text AS id FROM deliveries WHERE source_id = %s AND channel = 'email'", [assigned.id])
         assert deliverer.deliver(tenant, d["id"]) == "failed"
         (failed,) = rows(svc, "SELECT payload FROM outbox WHERE type = 'notification.failed'")
         assert failed["payload"]["recipient"] == "khong-ton-tai@hoathuan.vn" and "550" in failed["payload"]["reason"]

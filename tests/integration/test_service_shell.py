@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -43,3 +44,16 @@ def test_body_too_large_is_413(service_harness, definition):
     r = svc.client.post("/v1/anything", content=b"x" * 5000, headers={"content-type": "application/json"})
     assert r.status_code == 413
     assert r.json()["error"] == "too_large"
+
+
+def test_requests_above_the_rate_limit_get_429_per_token(service_harness, tenant):
+    svc = service_harness(PLANS, rate_limit_per_minute=3)
+    for attempt in range(2):  # the window is the clock minute: try again if the burst straddled two
+        first, second = svc.auth(tenant, "viewer", sub=f"a{attempt}"), svc.auth(tenant, "viewer", sub=f"b{attempt}")
+        minute = int(time.time() // 60)
+        answers = [svc.client.get("/v1/plans", headers=first).status_code for _ in range(5)]
+        if int(time.time() // 60) == minute:
+            break
+    assert answers[:3] == [200, 200, 200] and answers[3:] == [429, 429]
+    assert svc.client.get("/v1/plans", headers=first).json()["error"] == "rate_limited"
+    assert svc.client.get("/v1/plans", headers=second).status_code == 200  # another token has its own budget

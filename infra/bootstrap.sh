@@ -18,5 +18,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 fi
 # The console's browser test drives Debian's chromium (browsers cannot be downloaded); install it when we can.
 if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  apt-get install -y -q chromium >/dev/null 2>&1 || true
+  echo "installing chromium for the browser tests ..." >&2
+  apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } || true
 fi

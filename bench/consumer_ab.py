@@ -1,9 +1,12 @@
-"""What each consumer change gained: the pipeline benchmark with shared/consumer.py as it was before,
-with only the first change, and as it is now (the consumer processes import an overlay of shared/).
+"""What each consumer change gained: the analytics handlers applying the same events through
+shared/consumer.py as it was before, with only the first change, and as it is now.
 
-    python -m bench.consumer_ab [--events 20000] [--rounds 2]
+    python -m bench.consumer_ab [--events 20000] [--rounds 3]
 
-Variants, interleaved round by round so a noisy machine hurts each alike:
+The consumer's ``process`` (inbox, handlers, dead letters; one transaction per batch of 500) is timed
+in this process on ready-made Kafka messages, so the broker and the relay add no noise; each variant
+gets a fresh analytics database, and variants are interleaved round by round.
+
   before      one savepoint per message; set_config and the inbox insert as two statements
   savepoints  the batch applied without savepoints (redone with them only if a handler fails)
   now         ... and set_config folded into the inbox insert (one round trip fewer per message)
@@ -11,21 +14,33 @@ Variants, interleaved round by round so a noisy machine hurts each alike:
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
+import importlib.util
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
+
+import psycopg
+from psycopg.rows import dict_row
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import pipeline  # noqa: E402
 from bench.common import Row, stack, table  # noqa: E402
+from bench.data import units_by_province, violations  # noqa: E402
+from bench.pipeline import seed_units  # noqa: E402
+from services.analytics.bootstrap import SERVICE as ANALYTICS  # noqa: E402
+from services.analytics.readmodel import HANDLERS  # noqa: E402
+from shared.consumer import Raw  # noqa: E402
+from shared.events import CATALOGUE  # noqa: E402
 
 CHANGE = "38dbf94"  # the commit that changed the consumer
+BATCH = 500
 
 ONE_STATEMENT = '''        # One round trip: the settings are made in the FROM clause, before the inbox row and the handler.
         inserted = conn.execute(
@@ -43,46 +58,70 @@ TWO_STATEMENTS = '''        conn.execute("SELECT set_config('app.tenant', %s, tr
         ).fetchone()'''
 
 
-def overlays(base: Path) -> dict[str, str | None]:
-    """Directories to put before the repository on PYTHONPATH, one per variant (None: as it is)."""
+def variants(tmp: Path) -> dict[str, type]:
+    """The EventConsumer class of each variant, loaded from its own copy of consumer.py."""
     now = (ROOT / "shared" / "consumer.py").read_text(encoding="utf-8")
     before = subprocess.run(["git", "show", f"{CHANGE}^:shared/consumer.py"], cwd=ROOT, capture_output=True, text=True,
                             check=True).stdout
     if ONE_STATEMENT not in now:
         raise RuntimeError("shared/consumer.py changed since; update bench/consumer_ab.py")
-    out: dict[str, str | None] = {}
-    for name, text in (("before", before), ("savepoints", now.replace(ONE_STATEMENT, TWO_STATEMENTS))):
-        target = base / name
-        shutil.copytree(ROOT / "shared", target / "shared", ignore=shutil.ignore_patterns("__pycache__"))
-        (target / "shared" / "consumer.py").write_text(text, encoding="utf-8")
-        out[name] = str(target)
-    out["now"] = None
+    out = {}
+    for name, text in (("before", before), ("savepoints", now.replace(ONE_STATEMENT, TWO_STATEMENTS)), ("now", now)):
+        path = tmp / f"consumer_{name}.py"
+        path.write_text(text, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location(f"consumer_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+        out[name] = module.EventConsumer
     return out
+
+
+def messages(n: int) -> list[Raw]:
+    rnd = random.Random(2)
+    units = units_by_province(60)
+    out = []
+    for i, (tenant, data) in enumerate(violations(n, units, seed=rnd.randrange(1 << 30))):
+        e = CATALOGUE.new_event("violation.recorded", tenant=tenant, source="/inspection-platform/inspections", data=data)
+        out.append(Raw(CATALOGUE.topic(e.type), i % 6, i, e.subject.encode(), e.value(), e.headers()))
+    return out
+
+
+def apply_all(cls, settings, raws: list[Raw]) -> float:
+    consumer = cls(name="analytics.main", service="analytics", settings=settings, handlers=dict(HANDLERS))
+    with psycopg.connect(settings.database_url, autocommit=True, row_factory=dict_row) as conn:
+        t0 = time.perf_counter()
+        for i in range(0, len(raws), BATCH):
+            dead = consumer.process(conn, raws[i:i + BATCH])
+            assert not dead, dead[:1]
+        elapsed = time.perf_counter() - t0
+        conn.execute("SELECT set_config('app.tenant', '*', false)")
+        assert conn.execute("SELECT count(*) AS n FROM findings").fetchone()["n"] == len(raws)
+    return elapsed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.consumer_ab")
     parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    raws = messages(args.events)
     rates: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="consumer-ab-") as tmp:
-        variants = overlays(Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="consumer-ab-") as tmp, stack() as s:
+        classes = variants(Path(tmp))
         for _ in range(args.rounds):
-            for name, path in variants.items():
-                if path:
-                    os.environ["BENCH_PYTHONPATH"] = path
-                else:
-                    os.environ.pop("BENCH_PYTHONPATH", None)
-                with stack() as s:
-                    rows, _mem = pipeline.run(s, args.events)
-                rates.setdefault(name, []).append(float(rows[0].value.rstrip("/s").replace(",", "")))
-                print(name, rates[name][-1], flush=True)
+            for name, cls in classes.items():
+                url = s.database("analytics")
+                settings = s.settings(ANALYTICS, url)
+                ANALYTICS.migrate(settings)
+                seed_units(url, units_by_province(60))
+                rates.setdefault(name, []).append(len(raws) / apply_all(cls, settings, raws))
+                print(f"{name}: {rates[name][-1]:,.0f}/s", flush=True)
     base = statistics.median(rates["before"])
-    out = [Row("1 pipeline", f"consumer {name}: drain of {args.events:,} events, median of {args.rounds}",
-               f"{statistics.median(r):,.0f}/s", f"before {base:,.0f}/s", f"{statistics.median(r) / base:.2f}×")
-           for name, r in rates.items()]
-    print(table(out))
+    rows = [Row("1 pipeline", f"consumer.process, {name}: {args.events:,} violation.recorded into the analytics read "
+                f"model, median of {args.rounds}", f"{statistics.median(r):,.0f}/s", f"before {base:,.0f}/s",
+                f"{statistics.median(r) / base:.2f}×") for name, r in rates.items()]
+    print(table(rows))
     return 0
 
 

@@ -42,7 +42,8 @@ def profile(procs) -> list[subprocess.Popen]:
     if not out or not Path(spy).exists():
         return []
     Path(out).mkdir(parents=True, exist_ok=True)
-    return [subprocess.Popen([spy, "record", "--nonblocking", "--format", "raw", "-p", str(p.pid), "-o",
+    idle = ["--idle"] if os.environ.get("BENCH_PROFILE_IDLE") else []
+    return [subprocess.Popen([spy, "record", "--nonblocking", *idle, "--format", "raw", "-p", str(p.pid), "-o",
                               f"{out}/{p.name}.txt"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in procs]
 
 

@@ -10,14 +10,54 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+import fastjsonschema
 from jsonschema import Draft202012Validator, FormatChecker
 
 from shared.events.envelope import Event
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 _FILE = re.compile(r"^(?P<type>[a-z_]+\.[a-z_]+)\.v(?P<version>\d+)\.json$")
+
+
+# Keywords our schemas use whose draft-7 meaning (fastjsonschema's) is the 2020-12 one, and the formats
+# the compiled check knows; a schema using anything else keeps jsonschema alone.
+_FAST_KEYWORDS = {"$schema", "$id", "title", "description", "x-topic", "x-key", "x-producer", "type", "properties",
+                  "required", "additionalProperties", "items", "anyOf", "enum", "format", "pattern", "minLength",
+                  "maxLength", "minimum", "maximum", "minItems", "maxItems"}
+# Stricter than jsonschema's uuid check (which also takes braces-free upper case, as this does).
+_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+def _plain(node: Any) -> bool:
+    """True when every keyword in the schema is one the compiled check treats exactly as jsonschema or stricter."""
+    if isinstance(node, bool):
+        return True
+    if not isinstance(node, dict) or not set(node) <= _FAST_KEYWORDS:
+        return False
+    for key, value in node.items():
+        if key == "properties" and not all(_plain(v) for v in value.values()):
+            return False
+        if key in ("items", "additionalProperties") and not _plain(value):
+            return False
+        if key == "anyOf" and not all(_plain(v) for v in value):
+            return False
+        # Python's ``in`` takes True for 1; jsonschema does not: only strings and null are safe.
+        if key == "enum" and not all(v is None or isinstance(v, str) for v in value):
+            return False
+        if key == "format" and value not in ("uuid", "date"):
+            return False
+    return True
+
+
+def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
+    if not _plain(schema):
+        return None
+    try:
+        return fastjsonschema.compile(schema, formats={"uuid": _UUID}, use_default=False)
+    except Exception:  # a construct it cannot compile: jsonschema alone, as before
+        return None
 
 
 class SchemaError(ValueError):
@@ -41,6 +81,11 @@ class EventType:
     @cached_property
     def validator(self) -> Draft202012Validator:
         return Draft202012Validator(self.schema, format_checker=FormatChecker())
+
+    @cached_property
+    def fast_validator(self) -> Callable[[Any], Any] | None:
+        """A compiled check at least as strict as ``validator``, or None when that cannot be promised."""
+        return _compile_fast(self.schema)
 
 
 class Catalogue:
@@ -105,6 +150,16 @@ class Catalogue:
 
     @staticmethod
     def _check(et: EventType, data: dict[str, Any]) -> None:
+        # jsonschema spends ~0.2 ms on one payload, a fifth of a consumer's time per event; the compiled
+        # check takes ~0.01 ms. It only ever accepts: a payload it refuses goes to jsonschema, whose
+        # verdict and message stand (so a compiled check stricter somewhere costs time, never a result).
+        fast = et.fast_validator
+        if fast is not None:
+            try:
+                fast(data)
+                return
+            except fastjsonschema.JsonSchemaException:
+                pass
         errors = sorted(et.validator.iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
             first = errors[0]

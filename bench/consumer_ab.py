@@ -7,9 +7,10 @@ The consumer's ``process`` (inbox, handlers, dead letters; one transaction per b
 in this process on ready-made Kafka messages, so the broker and the relay add no noise; each variant
 gets a fresh analytics database, and variants are interleaved round by round.
 
-  before      one savepoint per message; set_config and the inbox insert as two statements
-  savepoints  the batch applied without savepoints (redone with them only if a handler fails)
-  now         ... and set_config folded into the inbox insert (one round trip fewer per message)
+  before         one savepoint per message; set_config and the inbox insert as two statements
+  savepoints     the batch applied without savepoints (redone with them only if a handler fails)
+  one statement  ... and set_config folded into the inbox insert (one round trip fewer per message)
+  now            ... and payloads checked by the compiled schema first (shared/events/catalogue.py)
 """
 from __future__ import annotations
 
@@ -58,8 +59,8 @@ TWO_STATEMENTS = '''        conn.execute("SELECT set_config('app.tenant', %s, tr
         ).fetchone()'''
 
 
-def variants(tmp: Path) -> dict[str, type]:
-    """The EventConsumer class of each variant, loaded from its own copy of consumer.py."""
+def variants(tmp: Path) -> dict[str, tuple[type, bool]]:
+    """Each variant's EventConsumer class (from its own copy of consumer.py) and whether it has the compiled check."""
     now = (ROOT / "shared" / "consumer.py").read_text(encoding="utf-8")
     before = subprocess.run(["git", "show", f"{CHANGE}^:shared/consumer.py"], cwd=ROOT, capture_output=True, text=True,
                             check=True).stdout
@@ -74,7 +75,17 @@ def variants(tmp: Path) -> dict[str, type]:
         sys.modules[spec.name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
         out[name] = module.EventConsumer
-    return out
+    return {"before": (out["before"], False), "savepoints": (out["savepoints"], False),
+            "one statement": (out["now"], False), "now": (out["now"], True)}
+
+
+def compiled_check(on: bool) -> None:
+    """Switch the catalogue's compiled schema check on or off (off: jsonschema alone, as before)."""
+    for et in CATALOGUE._by_schema.values():
+        if on:
+            et.__dict__.pop("fast_validator", None)  # the cached property compiles it again
+        else:
+            et.__dict__["fast_validator"] = None
 
 
 def messages(n: int) -> list[Raw]:
@@ -110,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="consumer-ab-") as tmp, stack() as s:
         classes = variants(Path(tmp))
         for _ in range(args.rounds):
-            for name, cls in classes.items():
+            for name, (cls, compiled) in classes.items():
+                compiled_check(compiled)
                 url = s.database("analytics")
                 settings = s.settings(ANALYTICS, url)
                 ANALYTICS.migrate(settings)

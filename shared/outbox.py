@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import psycopg
+from confluent_kafka import KafkaException
 from psycopg.rows import dict_row
 
 from shared.audit import seal as seal_audit
@@ -117,16 +118,23 @@ class OutboxRelay:
                         failed[seq] = str(err)
                 return callback
 
-            for row in rows:
-                headers = [(k, v.encode("utf-8")) for k, v in row["headers"]]
-                while True:
-                    try:
-                        producer.produce(row["topic"], key=row["key"].encode("utf-8"), value=row["payload"].encode("utf-8"),
-                                         headers=headers, on_delivery=on_delivery(row["seq"]))
-                        break
-                    except BufferError:
-                        producer.poll(0.1)
-            remaining = producer.flush(self.settings.relay_poll_seconds + 15)
+            fatal = None
+            try:
+                for row in rows:
+                    headers = [(k, v.encode("utf-8")) for k, v in row["headers"]]
+                    while True:
+                        try:
+                            producer.produce(row["topic"], key=row["key"].encode("utf-8"), value=row["payload"].encode("utf-8"),
+                                             headers=headers, on_delivery=on_delivery(row["seq"]))
+                            break
+                        except BufferError:
+                            producer.poll(0.1)
+                remaining = producer.flush(self.settings.relay_poll_seconds + 15)
+            except KafkaException as exc:
+                # A fatal producer error (a restarted broker forgot our idempotent producer id) is raised
+                # here rather than reported per message; it must not end the relay: rows not acknowledged
+                # stay unpublished and go again with a new producer.
+                fatal, remaining = str(exc), 0
             if delivered:
                 conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY(%s)", [delivered])
                 counts: dict[str, int] = {}
@@ -134,11 +142,12 @@ class OutboxRelay:
                     counts[row["type"]] = counts.get(row["type"], 0) + 1
                 for event_type, n in counts.items():
                     EVENTS_PRODUCED.labels(self.service, event_type).inc(n)
-            if failed or remaining:
+            if failed or remaining or fatal:
                 conn.execute("UPDATE outbox SET attempts = attempts + 1 WHERE seq = ANY(%s)",
                              [[r["seq"] for r in rows if r["seq"] not in set(delivered)]])
                 log.warning("outbox delivery failed; producer rebuilt",
-                            extra={"fields": {"failed": len(failed) + remaining, "reason": next(iter(failed.values()), "timeout")}})
+                            extra={"fields": {"failed": len(rows) - len(delivered),
+                                              "reason": fatal or next(iter(failed.values()), "timeout")}})
                 self._reset_producer()
         self.published_total += len(delivered)
         return len(delivered)

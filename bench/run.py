@@ -53,11 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     size = dict(SIZES["quick" if args.quick else "full"])
     if args.scale:
-        size["scale"] = [int(x) for x in args.scale.split(",")]
+        size["scale"] = [int(x) for x in args.scale.split(",") if int(x)]  # 0: the rebuild alone
     if args.rebuild is not None:
         size["rebuild"] = args.rebuild
     only = set(args.only.split(","))
-    header = f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; `python -m bench.run{' --quick' if args.quick else ''}`"
+    command = " ".join(["python -m bench.run", *(sys.argv[1:] if argv is None else argv)])
+    header = f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; `{command}`"
     print(header, flush=True)
     rows: list[Row] = []
     memory: dict[str, float] = {}

@@ -48,7 +48,8 @@ UNPUBLISHED = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 TENANTS = ("vinh-long", "can-tho")
 HOME_AFFAIRS = {"vinh-long": "vanphong@snv.vinhlong.gov.vn", "can-tho": "vanphong@snv.cantho.gov.vn"}
 
-pytestmark = pytest.mark.skipif(not (PG_BIN / "initdb").exists(), reason="needs PostgreSQL 15 server binaries")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not (PG_BIN / "initdb").exists(), reason="needs PostgreSQL 15 server binaries")]
 
 
 class PrivatePostgres:

@@ -57,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.rebuild is not None:
         size["rebuild"] = args.rebuild
     only = set(args.only.split(","))
-    command = " ".join(["python -m bench.run", *(sys.argv[1:] if argv is None else argv)])
+    given = list(sys.argv[1:] if argv is None else argv)
+    if "--out" in given:  # where the table went is not part of what was measured
+        del given[given.index("--out"):given.index("--out") + 2]
+    command = " ".join(["python -m bench.run", *given])
     header = f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {machine()}; `{command}`"
     print(header, flush=True)
     rows: list[Row] = []

@@ -138,7 +138,8 @@ def dashboards(url: str, rounds: int, seed: int = 9) -> dict[str, list[float]]:
 
 
 def fill_outbox(url: str, n: int, seed: int = 21) -> None:
-    """``n`` violation.recorded events in an outbox, as Outbox.add_event writes them (COPY, no validation)."""
+    """An outbox as a rebuild finds it: the 3,400 communes' ``unit.changed`` (from plans), then ``n``
+    ``violation.recorded``, rows as Outbox.add_event writes them (COPY; the findings unvalidated)."""
     rnd = random.Random(seed)
     et = CATALOGUE.latest("violation.recorded")
     units = {p: [str(_uuid(rnd)) for _ in range(100)] for p in PROVINCES}
@@ -147,6 +148,15 @@ def fill_outbox(url: str, n: int, seed: int = 21) -> None:
         conn.execute("SELECT set_config('app.tenant', '*', false)")
         conn.execute("ALTER TABLE outbox DISABLE TRIGGER USER")
         with conn.cursor().copy("COPY outbox (id, tenant, type, topic, key, headers, payload, published_at) FROM STDIN") as cp:
+            for tenant, ids in units.items():
+                for i, u in enumerate(ids):
+                    unit = CATALOGUE.new_event("unit.changed", tenant=tenant, source="/inspection-platform/plans", data={
+                        "unit_id": u, "change": "created", "code": f"{i:05d}", "name": f"UBND xã Số {i} — {tenant}",
+                        "level": 2, "kind": "commune", "parent_id": None, "valid_from": "2025-07-01", "valid_to": None,
+                        "successor_id": None})
+                    cp.write_row([unit.id, tenant, unit.type, CATALOGUE.topic(unit.type), u,
+                                  json.dumps([[k, v.decode()] for k, v in unit.headers()]),
+                                  json.dumps(unit.data, ensure_ascii=False), datetime.now(timezone.utc)])
             for _ in range(n):
                 tenant = rnd.choice(PROVINCES)
                 u = rnd.choice(units[tenant])
@@ -164,7 +174,7 @@ def fill_outbox(url: str, n: int, seed: int = 21) -> None:
 
 
 def rebuild_time(stack: Stack, n_events: int) -> tuple[float, int]:
-    """Seconds to rebuild the analytics read models from ``n_events`` outbox events; and findings after."""
+    """Seconds to rebuild the analytics read models from ``n_events`` findings (after the units); findings after."""
     src = stack.database("inspections")
     INSPECTIONS.migrate(stack.settings(INSPECTIONS, src))
     fill_outbox(stack.admin_of(src), n_events)
@@ -204,9 +214,10 @@ def run(stack: Stack, sizes: list[int], rounds: int, rebuild_events: int) -> lis
                             "", "", "p99 < 100 ms", p99 < TARGET_P99))
     if rebuild_events:
         elapsed, found = rebuild_time(stack, rebuild_events)
-        per_million = elapsed * 1_000_000 / rebuild_events
-        rows.append(Row("4 scale", f"rebuild read models from {rebuild_events:,} outbox events "
-                        f"({found:,} findings after)", f"{elapsed:.1f} s ({fmt_rate(rebuild_events / elapsed)})",
+        applied = rebuild_events + 34 * 100  # the units' events are applied too
+        per_million = elapsed * 1_000_000 / applied
+        rows.append(Row("4 scale", f"rebuild read models from {rebuild_events:,} violation.recorded after 3,400 unit.changed "
+                        f"({found:,} findings after)", f"{elapsed:.1f} s ({fmt_rate(applied / elapsed)})",
                         "", "", "1M events < 120 s" + ("" if rebuild_events >= 1_000_000 else f" (→ {per_million:.0f} s per 1M)"),
                         per_million < 120))
     return rows

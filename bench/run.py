@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     steps = [
         ("pipeline", lambda s: pipeline.run(s, size["pipeline"])),
-        ("pipeline2", lambda s: (pipeline.run(s, size["pipeline"], n_consumers=2)[0][:1], {})),
+        ("pipeline2", lambda s: (pipeline.run(s, size["pipeline"], n_consumers=2)[0][:2], {})),
         ("api", lambda s: api.run(s, size["api"], size["api_findings"])),
         ("e2e", lambda s: e2e.run(s, size["e2e"])),
         ("scale", lambda s: (scale.run(s, size["scale"], size["rounds"], size["rebuild"]), {})),

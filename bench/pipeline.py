@@ -42,7 +42,8 @@ def profile(procs) -> list[subprocess.Popen]:
         return []
     Path(out).mkdir(parents=True, exist_ok=True)
     idle = ["--idle"] if os.environ.get("BENCH_PROFILE_IDLE") else []
-    return [subprocess.Popen([spy, "record", "--nonblocking", *idle, "--format", "raw", "-p", str(p.pid), "-o",
+    gil = ["--gil"] if os.environ.get("BENCH_PROFILE_GIL") else []
+    return [subprocess.Popen([spy, "record", "--nonblocking", *idle, *gil, "--format", "raw", "-p", str(p.pid), "-o",
                               f"{out}/{p.name}.txt"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for p in procs]
 
 

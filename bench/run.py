@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import platform
+import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -50,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rebuild", type=int, help="events to rebuild the read models from")
     parser.add_argument("--out", help="also write the table (markdown) to this file")
     args = parser.parse_args(argv)
+    # A terminated run still stops its broker, Redis and service processes and drops its databases.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.basicConfig(level=logging.WARNING)
     size = dict(SIZES["quick" if args.quick else "full"])
     if args.scale:

@@ -138,8 +138,10 @@ class OutboxRelay:
             if delivered:
                 conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY(%s)", [delivered])
                 counts: dict[str, int] = {}
+                acked = set(delivered)
                 for row in rows:
-                    counts[row["type"]] = counts.get(row["type"], 0) + 1
+                    if row["seq"] in acked:  # count what the broker acknowledged, not what was tried
+                        counts[row["type"]] = counts.get(row["type"], 0) + 1
                 for event_type, n in counts.items():
                     EVENTS_PRODUCED.labels(self.service, event_type).inc(n)
             if failed or remaining or fatal:

@@ -228,7 +228,7 @@ async def add_evidence(finding_id: uuid.UUID, principal: PrincipalDep, runtime: 
             fw.store_evidence(conn, tenant, evidence_id=str(id), owner_kind="finding", owner_id=str(finding_id),
                               filename=filename, content_type=content_type, content=content, by=actor(principal),
                               now=runtime.clock())
-        item = fw.evidence_item(conn, str(id))
+        item = fw.evidence_item(conn, str(id), tenant)
     return created(item, new)
 
 
@@ -237,7 +237,7 @@ def download_evidence(evidence_id: uuid.UUID, principal: PrincipalDep, runtime: 
     principal.require("read")
     scope = principal.read_scope()
     with runtime.db.tx(scope) as conn:
-        item = fw.evidence_item(conn, str(evidence_id))
+        item = fw.evidence_item(conn, str(evidence_id), scope)
         if item is None:
             raise NotFound("evidence not found")
         if item["owner_kind"] == "finding":

@@ -108,9 +108,11 @@ def evidence_of(conn: psycopg.Connection, owner_kind: str, owner_ids: list[str])
     return out
 
 
-def evidence_item(conn: psycopg.Connection, evidence_id: str) -> dict[str, Any] | None:
+def evidence_item(conn: psycopg.Connection, evidence_id: str, tenant: str) -> dict[str, Any] | None:
+    """One evidence file's record; ``tenant`` '*' only for central readers (RLS checks again)."""
     return conn.execute("SELECT id, owner_kind, owner_id, sha256, filename, content_type, size, uploaded_by, uploaded_at "
-                        "FROM evidence WHERE id = %s", [evidence_id]).fetchone()
+                        "FROM evidence WHERE id = %s AND (tenant = %s OR %s = '*')",
+                        [evidence_id, tenant, tenant]).fetchone()
 
 
 def evidence_content(conn: psycopg.Connection, tenant: str, sha256: str) -> bytes | None:

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel, Field
 
+from services.inspections.reading import visible_inspection
 from services.inspections import replicas, store
-from services.inspections.access import check_visible, unit_scope
+from services.inspections.access import unit_scope
 from services.inspections.conclusion.api import router as conclusion_router
 from services.inspections.domain import local_date
 from services.inspections.dossiers.api import router as dossiers_router
@@ -87,10 +88,7 @@ def list_inspections(principal: PrincipalDep, runtime: RuntimeDep, unit_id: uuid
 
 @router.get("/inspections/{inspection_id}", summary="One inspection with its citizen replies")
 def get_inspection(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        row = check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, row):
         replies = store.citizen_replies(conn, str(inspection_id))
         unit = replicas.unit(conn, row["tenant"], str(row["unit_id"]))
         team = replicas.team(conn, row["tenant"], str(row["team_id"])) if row["team_id"] else None

@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
+from services.inspections.reading import visible_inspection
 from services.inspections import replicas, store
-from services.inspections.access import check_visible
 from services.inspections.conclusion import document, store as cs
 from services.inspections.fieldwork import store as fw
 from services.inspections.web import actor, created, unique_ids
@@ -78,10 +78,7 @@ def conclude(inspection_id: uuid.UUID, body: ConclusionCreate, principal: Princi
 
 @router.get("/inspections/{inspection_id}/conclusion", summary="The conclusion with its recommendations")
 def get_conclusion(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, _inspection):
         row = cs.conclusion(conn, str(inspection_id))
     if row is None:
         raise NotFound("not concluded yet")
@@ -91,10 +88,7 @@ def get_conclusion(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: R
 @router.get("/inspections/{inspection_id}/conclusion.docx", summary="The conclusion as a Decree 30/2020 DOCX",
             response_class=Response)
 def conclusion_docx(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        inspection = check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, inspection):
         row = cs.conclusion(conn, str(inspection_id))
         if row is None:
             raise NotFound("not concluded yet")

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from services.inspections.reading import visible_inspection
 from services.inspections import domain, replicas, store
-from services.inspections.access import check_visible, unit_scope
+from services.inspections.access import unit_scope
 from services.inspections.dossiers import store as ds
 from services.inspections.web import actor, created, unique_ids
 from shared.api import PrincipalDep, RuntimeDep
@@ -137,10 +138,7 @@ def draw_sample(inspection_id: uuid.UUID, body: SampleCreate, principal: Princip
 
 @router.get("/inspections/{inspection_id}/dossier-sample", summary="The drawn sample, its seed and population")
 def get_sample(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, _inspection):
         row = ds.sample(conn, str(inspection_id))
     if row is None:
         raise NotFound("no sample drawn yet")
@@ -149,10 +147,7 @@ def get_sample(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: Runti
 
 @router.get("/inspections/{inspection_id}/dossier-sample/verify", summary="Re-draw the sample from its seed and compare")
 def verify_sample(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, _inspection):
         row = ds.sample(conn, str(inspection_id))
     if row is None:
         raise NotFound("no sample drawn yet")
@@ -182,8 +177,5 @@ def check_dossier(inspection_id: uuid.UUID, body: CheckCreate, principal: Princi
 
 @router.get("/inspections/{inspection_id}/dossier-checks", summary="Dossier checks of an inspection")
 def list_checks(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, _inspection):
         return {"items": ds.checks(conn, str(inspection_id))}

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from services.inspections.reading import visible_inspection
 from services.inspections import domain, replicas, store
 from services.inspections.access import check_visible, unit_scope
 from services.inspections.fieldwork import store as fw
@@ -127,10 +128,7 @@ def add_result(inspection_id: uuid.UUID, body: ResultCreate, principal: Principa
 
 @router.get("/inspections/{inspection_id}/checklist-results", summary="Checklist results of an inspection")
 def list_results(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, _inspection):
         return {"items": fw.results(conn, str(inspection_id))}
 
 
@@ -155,10 +153,7 @@ def add_finding(inspection_id: uuid.UUID, body: FindingCreate, request: Request,
 
 @router.get("/inspections/{inspection_id}/findings", summary="Findings of an inspection")
 def list_findings(inspection_id: uuid.UUID, request: Request, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, _inspection):
         rows = fw.findings(conn, str(inspection_id))
         return {"items": finding_views(conn, principal, rows, request.url.path, runtime.clock())}
 
@@ -272,10 +267,7 @@ def add_assessment(inspection_id: uuid.UUID, body: AssessmentCreate, principal: 
 
 @router.get("/inspections/{inspection_id}/assessments", summary="Assessments of the head and deputies")
 def list_assessments(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, _inspection):
         rows = fw.assessments(conn, str(inspection_id))
     return {"items": [{k: v for k, v in r.items() if k != "tenant"} for r in rows]}
 
@@ -298,10 +290,7 @@ def add_minutes(inspection_id: uuid.UUID, body: MinutesCreate, principal: Princi
 
 @router.get("/inspections/{inspection_id}/minutes", summary="The minutes of an inspection")
 def get_minutes(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: RuntimeDep):
-    principal.require("read")
-    scope = principal.read_scope()
-    with runtime.db.tx(scope) as conn:
-        check_visible(principal, store.get(conn, scope, str(inspection_id)))
+    with visible_inspection(runtime, principal, inspection_id) as (conn, _inspection):
         row = fw.minutes(conn, str(inspection_id))
     if row is None:
         raise NotFound("no minutes recorded yet")

@@ -1,5 +1,6 @@
-"""What each consumer change gained: the analytics handlers applying the same events through
-shared/consumer.py as it was before, with only the first change, and as it is now.
+"""What the set-based consumer gained: the analytics handlers applying the same events through
+shared/consumer.py and services/analytics/readmodel.py as they were before (one event at a time) and as
+they are now (the inbox rows of a batch in one statement, a run of findings in one statement).
 
     python -m bench.consumer_ab [--events 20000] [--rounds 3]
 
@@ -7,11 +8,9 @@ The consumer's ``process`` (inbox, handlers, dead letters; one transaction per b
 in this process on ready-made Kafka messages, so the broker and the relay add no noise; each variant
 gets a fresh analytics database, and variants are interleaved round by round.
 
-  before         one savepoint per message; set_config and the inbox insert as two statements
-  savepoints     the batch applied without savepoints (redone with them only if a handler fails)
-  one statement  ... and set_config folded into the inbox insert (one round trip fewer per message)
-  now            ... and payloads checked by the compiled schema first (shared/events/catalogue.py)
-  (what-if)      now, with the analytics read models out of the audit trail (not changed: analytics' call)
+  per event   commit 30b0d01: one inbox insert and the handler's statements per event (the figures of
+              the earlier changes, savepoints, settings in the inbox insert, compiled schema, are in the README)
+  set-based   now: one inbox insert per batch, one statement per run of findings of a tenant
 """
 from __future__ import annotations
 
@@ -23,8 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 import psycopg
@@ -37,57 +34,31 @@ from bench.common import stack  # noqa: E402
 from bench.data import units_by_province, violations  # noqa: E402
 from bench.pipeline import seed_units  # noqa: E402
 from services.analytics.bootstrap import SERVICE as ANALYTICS  # noqa: E402
-from services.analytics.readmodel import HANDLERS, READ_MODEL_TABLES  # noqa: E402
-from shared.consumer import Raw  # noqa: E402
+from shared.consumer import EventConsumer, Raw  # noqa: E402
 from shared.events import CATALOGUE  # noqa: E402
+from services.analytics.readmodel import HANDLERS  # noqa: E402
 
-CHANGE = "38dbf94"  # the commit that changed the consumer
+BEFORE = "30b0d01"  # the last commit with the per-event consumer and handlers
 BATCH = 500
 
-ONE_STATEMENT = '''        # One round trip: the settings are made in the FROM clause, before the inbox row and the handler.
-        inserted = conn.execute(
-            "INSERT INTO processed_events (consumer, event_id, tenant, type) SELECT %s, %s, %s, %s "
-            "FROM (SELECT set_config('app.tenant', %s, true) AS t, set_config('app.actor', %s, true) AS a) AS cfg "
-            "WHERE cfg.t IS NOT NULL AND cfg.a IS NOT NULL ON CONFLICT DO NOTHING RETURNING 1",
-            [self.name, event.id, event.tenant, event.type, event.tenant, f"event:{event.type}:{event.id}"],
-        ).fetchone()'''
-TWO_STATEMENTS = '''        conn.execute("SELECT set_config('app.tenant', %s, true), set_config('app.actor', %s, true)",
-                     [event.tenant, f"event:{event.type}:{event.id}"])
-        inserted = conn.execute(
-            "INSERT INTO processed_events (consumer, event_id, tenant, type) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT DO NOTHING RETURNING 1",
-            [self.name, event.id, event.tenant, event.type],
-        ).fetchone()'''
+
+def _load(name: str, text: str):
+    path = Path(tempfile.mkdtemp(prefix="consumer-ab-")) / f"{name}.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
-def variants(tmp: Path) -> dict[str, tuple[type, bool]]:
-    """Each variant's EventConsumer class (from its own copy of consumer.py) and whether it has the compiled check."""
-    now = (ROOT / "shared" / "consumer.py").read_text(encoding="utf-8")
-    before = subprocess.run(["git", "show", f"{CHANGE}^:shared/consumer.py"], cwd=ROOT, capture_output=True, text=True,
-                            check=True).stdout
-    if ONE_STATEMENT not in now:
-        raise RuntimeError("shared/consumer.py changed since; update bench/consumer_ab.py")
-    out = {}
-    for name, text in (("before", before), ("savepoints", now.replace(ONE_STATEMENT, TWO_STATEMENTS)), ("now", now)):
-        path = tmp / f"consumer_{name}.py"
-        path.write_text(text, encoding="utf-8")
-        spec = importlib.util.spec_from_file_location(f"consumer_{name}", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-        out[name] = module.EventConsumer
-    return {"before": (out["before"], False), "savepoints": (out["savepoints"], False),
-            "one statement": (out["now"], False), "now": (out["now"], True),
-            "now, read models out of the audit trail": (out["now"], True)}
-
-
-def compiled_check(on: bool) -> None:
-    """Switch the catalogue's compiled schema check on or off (off: jsonschema alone, as before)."""
-    for et in CATALOGUE._by_schema.values():
-        if on:
-            et.__dict__.pop("fast_validator", None)  # the cached property compiles it again
-        else:
-            et.__dict__["fast_validator"] = None
+def variants() -> dict[str, tuple[type, dict]]:
+    """Each variant's EventConsumer class and handlers."""
+    def old(path: str) -> str:
+        return subprocess.run(["git", "show", f"{BEFORE}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    consumer = _load("consumer_per_event", old("shared/consumer.py"))
+    readmodel = _load("readmodel_per_event", old("services/analytics/readmodel.py"))
+    return {"per event": (consumer.EventConsumer, dict(readmodel.HANDLERS)), "set-based": (EventConsumer, dict(HANDLERS))}
 
 
 def messages(n: int) -> list[Raw]:
@@ -100,8 +71,8 @@ def messages(n: int) -> list[Raw]:
     return out
 
 
-def apply_all(cls, settings, raws: list[Raw]) -> float:
-    consumer = cls(name="analytics.main", service="analytics", settings=settings, handlers=dict(HANDLERS))
+def apply_all(cls, handlers: dict, settings, raws: list[Raw]) -> float:
+    consumer = cls(name="analytics.main", service="analytics", settings=settings, handlers=handlers)
     with psycopg.connect(settings.database_url, autocommit=True, row_factory=dict_row) as conn:
         t0 = time.perf_counter()
         for i in range(0, len(raws), BATCH):
@@ -121,29 +92,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     raws = messages(args.events)
     rates: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="consumer-ab-") as tmp, stack() as s:
-        classes = variants(Path(tmp))
+    with stack() as s:
+        classes = variants()
         for _ in range(args.rounds):
-            for name, (cls, compiled) in classes.items():
-                compiled_check(compiled)
+            for name, (cls, handlers) in classes.items():
                 url = s.database("analytics")
                 settings = s.settings(ANALYTICS, url)
                 ANALYTICS.migrate(settings)
                 seed_units(url, units_by_province(60))
-                if "audit" in name:  # what-if: derived tables opt out, as shared/migrations/002_audit.sql intends
-                    with psycopg.connect(url, autocommit=True) as conn:
-                        for name_ in READ_MODEL_TABLES:
-                            conn.execute("SELECT disable_audit(%s)", [name_])
-                rates.setdefault(name, []).append(len(raws) / apply_all(cls, settings, raws))
+                rates.setdefault(name, []).append(len(raws) / apply_all(cls, handlers, settings, raws))
                 print(f"{name}: {rates[name][-1]:,.0f}/s", flush=True)
-    base = statistics.median(rates["before"])
-    labels = {"before": "before", "savepoints": "without a savepoint per message",
-              "one statement": "+ settings inside the inbox insert", "now": "+ compiled schema check (now)",
-              "now, read models out of the audit trail": "what-if: now, read models out of the audit trail"}
+    base = statistics.median(rates["per event"])
     lines = [f"{args.events:,} `violation.recorded` per variant, median of {args.rounds} interleaved rounds:", "",
-             "| consumer | events/s | vs before | every round |", "|---|---|---|---|"]
+             "| consumer | events/s | vs per event | every round |", "|---|---|---|---|"]
     for name, r in rates.items():
-        lines.append(f"| {labels[name]} | {statistics.median(r):,.0f}/s | {statistics.median(r) / base:.2f}× | "
+        lines.append(f"| {name} | {statistics.median(r):,.0f}/s | {statistics.median(r) / base:.2f}× | "
                      f"{', '.join(f'{x:,.0f}' for x in r)} |")
     text = "\n".join(lines)
     print(text)

@@ -1,6 +1,9 @@
 """Idempotent event consumer: effect and inbox row commit together; offsets are stored after commit.
 
-A batch of messages is applied in one database transaction, each message in its own savepoint, so a
+A batch of messages is applied in one database transaction: the inbox rows of the whole batch in one
+statement, then the handlers in arrival order, where a run of consecutive events of one type whose
+handler is set-based (``@batch_handler``) is handed over as one list per tenant. If anything in it
+fails, the batch is rolled back and applied again message by message, each in its own savepoint, so a
 poison message is rolled back alone and sent to ``<topic>.dlt`` while the rest of the batch commits.
 A database or broker outage aborts the whole batch; the consumer is rebuilt and resumes from the last
 committed offsets, and the inbox skips what was already applied.
@@ -11,12 +14,14 @@ import json
 import logging
 import threading
 import traceback
+import uuid
+from collections import Counter
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import psycopg
 from confluent_kafka import KafkaError, Message, TopicPartition
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from shared.events import CATALOGUE, EnvelopeError, Event, SchemaError
 from shared.kafka import DLT_SUFFIX, ensure_topics, make_consumer, make_producer
@@ -28,12 +33,28 @@ from shared.tracing import adopt
 log = logging.getLogger(__name__)
 
 Handler = Callable[[psycopg.Connection, Event], None]
+BatchHandler = Callable[[psycopg.Connection, list[Event]], None]
 # Errors that say "the infrastructure is down", not "this message is bad": retry, never dead-letter.
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
 class _HandlerFailed(Exception):
     """A handler failed in a batch applied without savepoints: apply it again, message by message."""
+
+
+def batch_handler(fn: BatchHandler) -> BatchHandler:
+    """Mark a handler as set-based: it takes a list of events of one type and one tenant, in arrival order.
+
+    Such a handler must give the same effect as applying the events one by one (the consumer calls it
+    with a single event when it isolates a failing batch), and must not depend on the order of its
+    events against events of the same type from other tenants.
+    """
+    fn.takes_batch = True  # type: ignore[attr-defined]
+    return fn
+
+
+def _takes_batch(handler) -> bool:
+    return getattr(handler, "takes_batch", False)
 
 
 @dataclass
@@ -80,42 +101,41 @@ class EventConsumer:
         ).fetchone()
         if not inserted:
             return False
-        self.handlers[event.type](conn, event)
+        handler = self.handlers[event.type]
+        handler(conn, [event]) if _takes_batch(handler) else handler(conn, event)
         return True
 
-    def _handle(self, conn: psycopg.Connection, raw: Raw, isolate: bool = True) -> tuple[str, str | None]:
-        """Returns (outcome, reason): applied, duplicate, ignored or dead.
-
-        ``isolate=False`` skips the savepoint and raises ``_HandlerFailed`` instead of returning "dead";
-        the caller then rolls the whole batch back and applies it again message by message.
-        """
-        if raw.value is not None and len(raw.value) > self.settings.max_event_bytes:
-            return "dead", f"OversizedEvent: {len(raw.value)} bytes, the limit is {self.settings.max_event_bytes}"
-        try:
-            event = self._decode(raw)
-        except (EnvelopeError, SchemaError) as exc:
-            return "dead", f"{type(exc).__name__}: {exc}"
-        if event.type not in self.handlers:
+    def _handle(self, conn: psycopg.Connection, raw: Raw) -> tuple[str, str | None]:
+        """Apply one message in its own savepoint; returns (outcome, reason): applied, duplicate, ignored or dead."""
+        event, refusal = self._admit(raw)
+        if refusal is not None:
+            return "dead", refusal
+        if event is None:
             return "ignored", None
         event_id_var.set(event.id)
         tenant_var.set(event.tenant)
         adopt(event.traceparent)
         try:
-            if isolate:
-                with conn.transaction():  # a savepoint: a failing handler undoes only its own message
-                    applied = self._apply(conn, event)
-            else:
+            with conn.transaction():  # a savepoint: a failing handler undoes only its own message
                 applied = self._apply(conn, event)
         except TRANSIENT:
             raise
         except Exception as exc:
-            if not isolate:
-                raise _HandlerFailed() from exc
             log.exception("handler failed; message goes to the dead-letter topic")
             return "dead", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
         finally:
             event_id_var.set(None)
         return ("applied" if applied else "duplicate"), event.type
+
+    def _admit(self, raw: Raw) -> tuple[Event | None, str | None]:
+        """(event, None) to apply; (None, reason) for a poison message; (None, None) when no handler wants it."""
+        if raw.value is not None and len(raw.value) > self.settings.max_event_bytes:
+            return None, f"OversizedEvent: {len(raw.value)} bytes, the limit is {self.settings.max_event_bytes}"
+        try:
+            event = self._decode(raw)
+        except (EnvelopeError, SchemaError) as exc:
+            return None, f"{type(exc).__name__}: {exc}"
+        return (event, None) if event.type in self.handlers else (None, None)
 
     def _record_dead(self, conn: psycopg.Connection, raw: Raw, reason: str) -> None:
         conn.execute(
@@ -148,25 +168,104 @@ class EventConsumer:
     def process(self, conn: psycopg.Connection, raws: list[Raw]) -> list[tuple[Raw, str]]:
         """Apply a batch in one transaction; returns the dead letters it recorded.
 
-        Savepoints cost two round trips per message, so the batch is first applied without them; only
-        when a handler fails is it rolled back and applied again with one savepoint per message.
+        The batch is first applied set-based, without savepoints; only when something fails is it rolled
+        back and applied again with one savepoint per message, which isolates the poison message.
         """
         try:
-            return self._process(conn, raws, isolate=False)
+            return self._process_set(conn, raws)
         except _HandlerFailed:
-            return self._process(conn, raws, isolate=True)
+            return self._process_isolated(conn, raws)
 
-    def _process(self, conn: psycopg.Connection, raws: list[Raw], isolate: bool) -> list[tuple[Raw, str]]:
+    def _process_set(self, conn: psycopg.Connection, raws: list[Raw]) -> list[tuple[Raw, str]]:
+        dead: list[tuple[Raw, str]] = []
+        admitted: list[Event] = []
+        ignored = 0
+        try:
+            with conn.transaction():
+                for raw in raws:
+                    event, refusal = self._admit(raw)
+                    if refusal is not None:
+                        self._record_dead(conn, raw, refusal)
+                        dead.append((raw, refusal))
+                    elif event is None:
+                        ignored += 1
+                    else:
+                        admitted.append(event)
+                fresh = self._claim(conn, admitted)
+                for event_type, tenant, events in self._runs(fresh):
+                    self._apply_run(conn, event_type, tenant, events)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            raise _HandlerFailed() from exc
+        finally:
+            event_id_var.set(None)
+        # Counted once the batch committed (a batch rolled back for a retry is not counted twice).
+        self.applied_total += len(fresh)
+        for event_type, n in Counter(e.type for e in fresh).items():
+            EVENTS_CONSUMED.labels(self.service, self.name, event_type).inc(n)
+        if len(admitted) > len(fresh):
+            EVENTS_DUPLICATE.labels(self.service, self.name).inc(len(admitted) - len(fresh))
+        return dead
+
+    def _claim(self, conn: psycopg.Connection, events: list[Event]) -> list[Event]:
+        """Insert the inbox rows of a batch in one statement; returns the events not applied before, in order."""
+        if not events:
+            return []
+        with conn.cursor(row_factory=tuple_row) as cur:
+            claimed = {row[0] for row in cur.execute(
+                "INSERT INTO processed_events (consumer, event_id, tenant, type) "
+                "SELECT %s, e.id, e.tenant, e.type FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS e(id, tenant, type) "
+                "ON CONFLICT DO NOTHING RETURNING event_id",
+                [self.name, [e.id for e in events], [e.tenant for e in events], [e.type for e in events]])}
+        fresh = []
+        for event in events:
+            key = uuid.UUID(event.id)
+            if key in claimed:
+                claimed.discard(key)  # the same id twice in one batch: the second is a duplicate
+                fresh.append(event)
+        return fresh
+
+    def _runs(self, events: list[Event]) -> Iterator[tuple[str, str, list[Event]]]:
+        """(type, tenant, events) in arrival order: one event each, or a run of one set-based type per tenant."""
+        i = 0
+        while i < len(events):
+            event_type = events[i].type
+            if not _takes_batch(self.handlers[event_type]):
+                yield event_type, events[i].tenant, [events[i]]
+                i += 1
+                continue
+            j = i
+            by_tenant: dict[str, list[Event]] = {}
+            while j < len(events) and events[j].type == event_type:
+                by_tenant.setdefault(events[j].tenant, []).append(events[j])
+                j += 1
+            for tenant, run in by_tenant.items():
+                yield event_type, tenant, run
+            i = j
+
+    def _apply_run(self, conn: psycopg.Connection, event_type: str, tenant: str, events: list[Event]) -> None:
+        first = events[0]
+        # The audit trail names the event that made a change; a set names its first event and its size.
+        actor = f"event:{event_type}:{first.id}" + (f"+{len(events) - 1}" if len(events) > 1 else "")
+        conn.execute("SELECT set_config('app.tenant', %s, true), set_config('app.actor', %s, true)", [tenant, actor])
+        event_id_var.set(first.id)
+        tenant_var.set(tenant)
+        if len(events) == 1:
+            adopt(first.traceparent)
+        handler = self.handlers[event_type]
+        handler(conn, events) if _takes_batch(handler) else handler(conn, first)
+
+    def _process_isolated(self, conn: psycopg.Connection, raws: list[Raw]) -> list[tuple[Raw, str]]:
         dead: list[tuple[Raw, str]] = []
         outcomes: list[tuple[str, str | None]] = []
         with conn.transaction():
             for raw in raws:
-                outcome, reason = self._handle(conn, raw, isolate)
+                outcome, reason = self._handle(conn, raw)
                 if outcome == "dead":
                     self._record_dead(conn, raw, reason or "")
                     dead.append((raw, reason or ""))
                 outcomes.append((outcome, reason))
-        # Counted once the batch committed (a batch rolled back for a retry is not counted twice).
         for outcome, event_type in outcomes:
             if outcome == "applied":
                 self.applied_total += 1

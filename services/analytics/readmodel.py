@@ -17,6 +17,8 @@ import psycopg
 import psycopg.errors
 
 from services.analytics.domain import contribution_delta, local_date, month_of
+from services.analytics.remediation_counts import merge as merge_remediation
+from shared.consumer import batch_handler
 from shared.events import Event
 
 
@@ -24,25 +26,54 @@ class TenantMismatch(ValueError):
     """The event names a record that belongs to another tenant."""
 
 
-def _insert_once(conn: psycopg.Connection, table: str, key: str, row: dict[str, Any], *, then: str = "",
-                 then_params: list[Any] | None = None) -> bool:
-    """Insert a fact unless its id is known; True when new. Raises if the id belongs to another tenant.
-
-    ``then`` is an ``INSERT ... SELECT ... FROM new ...`` (a counter upsert) run in the same statement,
-    so it happens exactly when the fact is new, in one round trip.
-    """
+def _insert_once(conn: psycopg.Connection, table: str, key: str, row: dict[str, Any]) -> bool:
+    """Insert a fact unless its id is known; True when new. Raises if the id belongs to another tenant."""
     cols = list(row)
-    counted = f", counted AS ({then})" if then else ""
     inserted = conn.execute(
-        f"WITH new AS (INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
-        f"ON CONFLICT ({key}) DO NOTHING RETURNING 1){counted} SELECT count(*) AS n FROM new",
-        [row[c] for c in cols] + (then_params or []),
-    ).fetchone()["n"]
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING 1", [row[c] for c in cols]).fetchone()
     if inserted:
         return True
     if not conn.execute(f"SELECT 1 FROM {table} WHERE {key} = %s AND tenant = %s", [row[key], row["tenant"]]).fetchone():
         raise TenantMismatch(f"{table} {row[key]} belongs to another tenant")
     return False
+
+
+def _insert_facts(conn: psycopg.Connection, table: str, key: str, tenant: str, columns: dict[str, str],
+                  rows: list[tuple], *, extra: dict[str, str] | None = None, counter: str = "") -> None:
+    """Insert facts unless their ids are known, in one statement, and count the new ones.
+
+    ``columns`` maps each stored column to its SQL type, the first being ``key``; ``extra`` columns
+    (a counter key such as the month) follow them in ``rows`` and are only seen by ``counter``: an
+    ``INSERT ... SELECT ... FROM fresh`` over the rows that were new, with ``%(tenant)s``.
+    Raises if a known id belongs to another tenant.
+    """
+    seen: set = set()
+    unique = []
+    for row in rows:  # the same fact twice in a set (re-sent under a new event id) counts once
+        if row[0] not in seen:
+            seen.add(row[0])
+            unique.append(row)
+    types = {**columns, **(extra or {})}
+    names, stored = list(types), list(columns)
+    params: dict[str, Any] = {"tenant": tenant}
+    for i, name in enumerate(names):
+        params[name] = [row[i] for row in unique]
+    arrays = ", ".join(f"%({n})s::{types[n]}[]" for n in names)
+    counted = f", counted AS ({counter})" if counter else ""
+    new = conn.execute(
+        f"WITH input AS (SELECT * FROM unnest({arrays}) AS i({', '.join(names)})), "
+        f"new AS (INSERT INTO {table} (tenant, {', '.join(stored)}) SELECT %(tenant)s, {', '.join(stored)} FROM input "
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}), "
+        f"fresh AS (SELECT input.* FROM input JOIN new USING ({key})){counted} "
+        f"SELECT {key}::text AS id FROM new", params).fetchall()
+    if len(new) == len(unique):
+        return
+    known = [str(k) for k in params[key] if str(k) not in {r["id"] for r in new}]
+    ours = conn.execute(f"SELECT count(*) AS n FROM {table} WHERE {key} = ANY(%s::uuid[]) AND tenant = %s",
+                        [known, tenant]).fetchone()["n"]
+    if ours < len(known):
+        raise TenantMismatch(f"a {table} id belongs to another tenant")
 
 
 def _upsert(conn: psycopg.Connection, table: str, key: str, row: dict[str, Any], update: dict[str, str]) -> None:
@@ -119,16 +150,19 @@ def on_plan_closed(conn: psycopg.Connection, event: Event) -> None:
         _refuse_if_foreign(conn, "plans", "plan_id", event.data["plan_id"], event.tenant)
 
 
-def _refuse_if_foreign(conn: psycopg.Connection, table: str, key: str, value: str, tenant: str) -> None:
+def _refuse_if_foreign(conn: psycopg.Connection, table: str, key: str, value: str | list[str], tenant: str) -> None:
+    """Raise if the row ``value`` (or any of a list of them) belongs to another tenant."""
     # Under row-level security another tenant's row is invisible; we look as the system to tell
     # "unknown yet" (fine: it may arrive later) from "someone else's" (refused).
+    values = value if isinstance(value, list) else [value]
     conn.execute("SELECT set_config('app.tenant', '*', true)")
     try:
-        owner = conn.execute(f"SELECT tenant FROM {table} WHERE {key} = %s", [value]).fetchone()
+        foreign = conn.execute(f"SELECT {key}::text AS id FROM {table} WHERE {key}::text = ANY(%s) AND tenant <> %s LIMIT 1",
+                               [values, tenant]).fetchone()
     finally:
         conn.execute("SELECT set_config('app.tenant', %s, true)", [tenant])
-    if owner:
-        raise TenantMismatch(f"{table} {value} belongs to another tenant")
+    if foreign:
+        raise TenantMismatch(f"{table} {foreign['id']} belongs to another tenant")
 
 
 # unit id -> tenant, for units seen in the database. A unit never changes province, so a positive
@@ -139,14 +173,23 @@ _UNIT_CACHE_SIZE = 200_000
 
 def _unit_of_tenant(conn: psycopg.Connection, unit_id: str | None, tenant: str) -> None:
     """Refuse an event naming a unit another tenant owns (a unit not known yet is fine: it may come later)."""
-    if not unit_id or _UNIT_TENANT.get(unit_id) == tenant:
+    if unit_id:
+        _units_of_tenant(conn, {unit_id}, tenant)
+
+
+def _units_of_tenant(conn: psycopg.Connection, unit_ids: set[str], tenant: str) -> None:
+    """The same for a set of units, in at most two queries whatever its size."""
+    unknown = [u for u in unit_ids if _UNIT_TENANT.get(u) != tenant]
+    if not unknown:
         return
-    if conn.execute("SELECT 1 FROM units WHERE unit_id = %s AND tenant = %s", [unit_id, tenant]).fetchone():
-        if len(_UNIT_TENANT) >= _UNIT_CACHE_SIZE:
-            _UNIT_TENANT.clear()
-        _UNIT_TENANT[unit_id] = tenant
-        return
-    _refuse_if_foreign(conn, "units", "unit_id", unit_id, tenant)
+    ours = {r["unit_id"] for r in conn.execute(
+        "SELECT unit_id::text AS unit_id FROM units WHERE unit_id = ANY(%s::uuid[]) AND tenant = %s", [unknown, tenant])}
+    if len(_UNIT_TENANT) + len(ours) >= _UNIT_CACHE_SIZE:
+        _UNIT_TENANT.clear()
+    _UNIT_TENANT.update(dict.fromkeys(ours, tenant))
+    rest = [u for u in unknown if u not in ours]
+    if rest:
+        _refuse_if_foreign(conn, "units", "unit_id", rest, tenant)
 
 
 # -- inspections ------------------------------------------------------------------------------
@@ -228,36 +271,45 @@ def on_inspection_closed(conn: psycopg.Connection, event: Event) -> None:
 
 
 # -- findings and checks ----------------------------------------------------------------------
-def on_violation_recorded(conn: psycopg.Connection, event: Event) -> None:
-    """The finding once, and its counter per unit/month/criterion/severity."""
-    d = event.data
-    _unit_of_tenant(conn, d["unit_id"], event.tenant)
-    recorded_on = local_date(d["recorded_at"])
-    _insert_once(conn, "findings", "finding_id", {
-        "finding_id": d["finding_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"], "unit_id": d["unit_id"],
-        "criterion_code": d["criterion_code"], "severity": d["severity"], "recorded_on": recorded_on,
-        "officials_count": d["officials_count"]},
-        then="INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) "
-             "SELECT %s, %s::uuid, %s::date, %s, %s, 1 FROM new "
-             "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + 1",
-        then_params=[event.tenant, d["unit_id"], month_of(recorded_on), d["criterion_code"], d["severity"]])
+@batch_handler
+def on_violation_recorded(conn: psycopg.Connection, events: list[Event]) -> None:
+    """Each finding once, and its counter per unit/month/criterion/severity (a set of findings at a time)."""
+    tenant = events[0].tenant
+    _units_of_tenant(conn, {e.data["unit_id"] for e in events}, tenant)
+    rows = []
+    for e in events:
+        d = e.data
+        recorded_on = local_date(d["recorded_at"])
+        rows.append((d["finding_id"], d["inspection_id"], d["unit_id"], d["criterion_code"], d["severity"], recorded_on,
+                     d["officials_count"], month_of(recorded_on)))
+    _insert_facts(conn, "findings", "finding_id", tenant, {
+        "finding_id": "uuid", "inspection_id": "uuid", "unit_id": "uuid", "criterion_code": "text", "severity": "text",
+        "recorded_on": "date", "officials_count": "integer"}, rows, extra={"month": "date"},
+        counter="INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) "
+                "SELECT %(tenant)s, unit_id, month, criterion_code, severity, count(*) FROM fresh "
+                "GROUP BY unit_id, month, criterion_code, severity "
+                "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + EXCLUDED.n")
 
 
-def on_dossier_checked(conn: psycopg.Connection, event: Event) -> None:
-    """The check once, and its counter per unit/month of receipt/field."""
-    d = event.data
-    _unit_of_tenant(conn, d["unit_id"], event.tenant)
-    received = local_date(d["received_on"])
-    late = 1 if d["late"] else 0
-    _insert_once(conn, "dossier_checks", "check_id", {
-        "check_id": d["check_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"], "unit_id": d["unit_id"],
-        "dossier_code": d["dossier_code"], "field": d["field"], "received_on": received, "days_late": d["days_late"],
-        "late": d["late"]},
-        then="INSERT INTO dossier_counts (tenant, unit_id, month, field, checked, late, days_late_sum) "
-             "SELECT %s, %s::uuid, %s::date, %s, 1, %s, %s FROM new "
-             "ON CONFLICT (tenant, month, unit_id, field) DO UPDATE SET checked = dossier_counts.checked + 1, "
-             "late = dossier_counts.late + EXCLUDED.late, days_late_sum = dossier_counts.days_late_sum + EXCLUDED.days_late_sum",
-        then_params=[event.tenant, d["unit_id"], month_of(received), d["field"], late, d["days_late"] if late else 0])
+@batch_handler
+def on_dossier_checked(conn: psycopg.Connection, events: list[Event]) -> None:
+    """Each check once, and its counter per unit/month of receipt/field (a set of checks at a time)."""
+    tenant = events[0].tenant
+    _units_of_tenant(conn, {e.data["unit_id"] for e in events}, tenant)
+    rows = []
+    for e in events:
+        d = e.data
+        received = local_date(d["received_on"])
+        rows.append((d["check_id"], d["inspection_id"], d["unit_id"], d["dossier_code"], d["field"], received,
+                     d["days_late"], d["late"], month_of(received)))
+    _insert_facts(conn, "dossier_checks", "check_id", tenant, {
+        "check_id": "uuid", "inspection_id": "uuid", "unit_id": "uuid", "dossier_code": "text", "field": "text",
+        "received_on": "date", "days_late": "integer", "late": "boolean"}, rows, extra={"month": "date"},
+        counter="INSERT INTO dossier_counts (tenant, unit_id, month, field, checked, late, days_late_sum) "
+                "SELECT %(tenant)s, unit_id, month, field, count(*), count(*) FILTER (WHERE late), "
+                "coalesce(sum(days_late) FILTER (WHERE late), 0) FROM fresh GROUP BY unit_id, month, field "
+                "ON CONFLICT (tenant, month, unit_id, field) DO UPDATE SET checked = dossier_counts.checked + EXCLUDED.checked, "
+                "late = dossier_counts.late + EXCLUDED.late, days_late_sum = dossier_counts.days_late_sum + EXCLUDED.days_late_sum")
 
 
 def on_head_assessed(conn: psycopg.Connection, event: Event) -> None:
@@ -277,7 +329,9 @@ def _remediation(conn: psycopg.Connection, event: Event, extra: dict[str, Any], 
     _unit_of_tenant(conn, d["unit_id"], event.tenant)
     row = {"remediation_id": d["remediation_id"], "tenant": event.tenant, "inspection_id": d["inspection_id"],
            "unit_id": d["unit_id"], **extra}
-    _upsert(conn, "remediations", "remediation_id", row, update)
+    # The row and its counters per unit and month of deadline (remediation_counts.py).
+    if not merge_remediation(conn, row, update):
+        raise TenantMismatch(f"remediations {d['remediation_id']} belongs to another tenant")
 
 
 # Deadlines only move later (extensions), so the latest deadline known wins in any arrival order.
@@ -353,4 +407,4 @@ HANDLERS = {
 # Tables the handlers write: what a rebuild empties.
 READ_MODEL_TABLES = ("units", "unit_versions", "teams", "criteria", "plans", "inspections", "inspection_counts", "findings",
                      "violation_counts", "dossier_checks", "dossier_counts", "recommendations", "head_assessments",
-                     "remediations")
+                     "remediations", "remediation_counts")

@@ -112,3 +112,51 @@ def test_the_tree_of_a_past_date_keeps_districts_that_ended_on_1_july_2025(servi
     assert [(r["label"], r["violations"]) for r in now["rows"]] == [("Xã Long Phước", 1)]  # no district level any more
     to_province = svc.client.get("/v1/dashboards/violations", params={**ask, "rollup": 1}, headers=h).json()
     assert [(r["label"], r["violations"]) for r in to_province["rows"]] == [("Tỉnh Vĩnh Long", 1)]
+
+
+def test_a_set_of_findings_is_applied_at_once_each_once_and_a_foreign_one_alone_goes_to_dead_letters(service_harness, tenant):
+    """violation.recorded and dossier.checked are set-based: a run of them is one statement per tenant."""
+    svc = service_harness(ANALYTICS)
+    other = tenant + "-khac"
+    units = {tenant: str(uuid.uuid4()), other: str(uuid.uuid4())}
+    insp = str(uuid.uuid4())
+
+    def finding(t, fid=None, day=20, severity="minor"):
+        return ev("violation.recorded", t, {
+            "finding_id": fid or str(uuid.uuid4()), "inspection_id": insp, "unit_id": units[t], "plan_id": None,
+            "criterion_code": "DI_MUON", "severity": severity, "description": "Đi muộn 15 phút", "officials_count": 1,
+            "recorded_by": "Trần Thị Hà", "recorded_at": f"2025-05-{day:02d}T10:00:00+07:00"})
+
+    def check(t, late):
+        return ev("dossier.checked", t, {
+            "check_id": str(uuid.uuid4()), "inspection_id": insp, "unit_id": units[t], "dossier_code": "H12.34",
+            "field": "Hộ tịch", "received_on": "2025-06-02", "due_on": "2025-06-05", "resolved_on": "2025-06-09", "sample_seed": "7",
+            "days_late": 2 if late else 0, "late": late})
+
+    mine = [finding(tenant, day=1 + i % 28) for i in range(40)] + [finding(tenant, day=31, severity="serious")]
+    theirs = [finding(other) for _ in range(5)]
+    batch = mine[:20] + theirs + mine[20:]
+    batch.insert(10, mine[3])  # the same event twice in one batch
+    batch.insert(30, replace(mine[4], id=str(uuid.uuid4())))  # the same finding re-sent under a new event id
+    batch += [check(tenant, late=i % 3 == 0) for i in range(9)]
+    assert apply(svc, batch) == []
+    with svc.runtime.db.tx("*") as conn:
+        counts = {(r["tenant"], r["severity"]): r["n"] for r in conn.execute(
+            "SELECT tenant, severity, sum(n)::int AS n FROM violation_counts GROUP BY 1, 2")}
+        assert counts == {(tenant, "minor"): 40, (tenant, "serious"): 1, (other, "minor"): 5}
+        assert conn.execute("SELECT count(*) AS n FROM findings").fetchone()["n"] == 46
+        d = conn.execute("SELECT checked, late, days_late_sum FROM dossier_counts WHERE tenant = %s", [tenant]).fetchone()
+        assert (d["checked"], d["late"], d["days_late_sum"]) == (9, 3, 6)
+    # The same batch again changes nothing.
+    assert apply(svc, batch) == []
+    with svc.runtime.db.tx("*") as conn:
+        assert conn.execute("SELECT sum(n)::int AS n FROM violation_counts").fetchone()["n"] == 46
+
+    # A finding naming another province's finding id, amid good ones: it alone is refused.
+    stolen = replace(mine[0], id=str(uuid.uuid4()), tenant=other)
+    fresh = [finding(tenant) for _ in range(6)]
+    reasons = apply(svc, fresh[:3] + [stolen] + fresh[3:])
+    assert len(reasons) == 1 and "another tenant" in reasons[0], reasons
+    with svc.runtime.db.tx("*") as conn:
+        assert conn.execute("SELECT sum(n)::int AS n FROM violation_counts WHERE tenant = %s", [tenant]).fetchone()["n"] == 47
+        assert conn.execute("SELECT sum(n)::int AS n FROM violation_counts WHERE tenant = %s", [other]).fetchone()["n"] == 5

@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 
 from bench.common import Row, Stack, fmt_ms, fmt_rate, percentile
 from bench.data import CRITERIA, DESCRIPTIONS, PROVINCES, SEVERITIES
-from services.analytics import queries, rebuild
+from services.analytics import queries, rebuild, remediation_counts
 from services.analytics.bootstrap import SERVICE as ANALYTICS
 from services.analytics.domain import Period
 from services.inspections.bootstrap import SERVICE as INSPECTIONS
@@ -103,6 +103,7 @@ def fill(url: str, n_findings: int, communes: int = 100, seed: int = 5) -> dict[
                      "SELECT tenant, unit_id, date_trunc('month', concluded_on)::date, count(*) FROM inspections "
                      "WHERE concluded_on IS NOT NULL GROUP BY 1, 2, 3 "
                      "ON CONFLICT (tenant, month, unit_id) DO UPDATE SET done = c.done + EXCLUDED.done")
+        conn.execute(remediation_counts.RECOUNT)
         for table in ("units", "inspections", "findings", "remediations", "violation_counts", "inspection_counts"):
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         conn.execute("ANALYZE")

@@ -131,6 +131,7 @@ class ViolationCount:
     criterion_code: str
     severity: str
     n: int
+    tenant: str = ""
 
 
 def group_violations(counts: Iterable[ViolationCount], units: Mapping[str, UnitInfo], by: str,
@@ -188,10 +189,12 @@ def inspection_contributions(row: Mapping[str, Any] | None) -> Counter:
     return out
 
 
-def contribution_delta(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> dict[tuple, int]:
+def contribution_delta(before: Mapping[str, Any] | None, after: Mapping[str, Any],
+                       contributions: Callable[[Mapping[str, Any] | None], Counter] = inspection_contributions,
+                       ) -> dict[tuple, int]:
     """Counter changes that turn ``before``'s contributions into ``after``'s (order-tolerant upserts)."""
-    delta: Counter = Counter(inspection_contributions(after))
-    delta.subtract(inspection_contributions(before))
+    delta: Counter = Counter(contributions(after))
+    delta.subtract(contributions(before))
     return {k: v for k, v in delta.items() if v}
 
 
@@ -205,10 +208,38 @@ class Remediation:
     assigned_on: date | None = None
 
 
-def remediation_summary(items: Iterable[Remediation], today: date) -> dict[str, Any]:
+def remediation_contributions(row: Mapping[str, Any] | None) -> Counter:
+    """What one remediation adds to the counters of its deadline's month: {(unit_id, month, column): 1}.
+
+    ``total`` once its deadline is known (before that it is not countable, as in remediation_summary),
+    and ``on_time`` or ``late`` once accepted; what is left open is total - on_time - late.
+    """
+    out: Counter = Counter()
+    if not row or row.get("deadline") is None or not row.get("unit_id"):
+        return out
+    key = (str(row["unit_id"]), month_of(row["deadline"]))
+    out[(*key, "total")] += 1
+    if row.get("accepted_on") is not None:
+        out[(*key, "on_time" if row["accepted_on"] <= row["deadline"] else "late")] += 1
+    return out
+
+
+def remediation_totals(total: int = 0, on_time: int = 0, late: int = 0, overdue: int = 0) -> dict[str, Any]:
+    """remediation_summary's counts from counters: accepted ones are always due, open ones once overdue."""
+    due = on_time + late + overdue
+    return {"due": due, "on_time": on_time, "on_time_rate": rate(on_time, due), "open": total - on_time - late,
+            "overdue": overdue}
+
+
+def remediation_summary(items: Iterable[Remediation], today: date, accepted_on_time: int = 0,
+                        accepted_late: int = 0) -> dict[str, Any]:
     """On-time rate (accepted by the deadline among those due by today), open (age: days since
-    assignment), overdue (age: days past the deadline)."""
-    due = on_time = open_ = oldest_open = 0
+    assignment), overdue (age: days past the deadline).
+
+    ``accepted_on_time``/``accepted_late``: accepted remediations counted elsewhere (the counters), when
+    ``items`` holds only the open ones.
+    """
+    due, on_time, open_, oldest_open = accepted_on_time + accepted_late, accepted_on_time, 0, 0
     overdue: list[dict[str, Any]] = []
     for r in items:
         if r.deadline is None:  # only a report or verification arrived so far: not yet countable

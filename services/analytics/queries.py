@@ -15,7 +15,7 @@ import psycopg
 from services.analytics import store
 from services.analytics.domain import (
     Assessment, Discipline, Period, Remediation, UnitInfo, attribute, group_violations, rank_by_risk, rate, ratio,
-    remediation_summary, repeat_violations, score_official, unit_label, unit_level, units_existing,
+    remediation_summary, remediation_totals, repeat_violations, score_official, unit_label, unit_level, units_existing,
 )
 from shared.coverage import CoverageRule, Unit, ancestor_at, evaluate
 
@@ -45,13 +45,39 @@ class Answer:
                 "rows": self.rows, **self.details}
 
 
+class Batch:
+    """Store reads asked once for many tenants (grouped by tenant in SQL) and handed out per tenant, so
+    the central view costs one query per read model instead of one per province."""
+
+    def __init__(self, conn: psycopg.Connection, tenants: list[str]):
+        self.conn, self.tenants = conn, tenants
+        self._rows: dict[tuple, dict[str, list]] = {}
+
+    def read(self, tenant: str, query: Callable[..., list], *args: Any, **kwargs: Any) -> list:
+        key = (query, args, tuple(sorted(kwargs.items())))
+        if key not in self._rows:
+            per: dict[str, list] = defaultdict(list)
+            for r in query(self.conn, self.tenants, *args, **kwargs):
+                per[r["tenant"] if isinstance(r, dict) else r.tenant].append(r)
+            self._rows[key] = per
+        return self._rows[key].get(tenant, [])
+
+
 class Context:
     """One tenant's unit tree, loaded once per request, and the attribution the filters ask for."""
 
-    def __init__(self, conn: psycopg.Connection, tenant: str, filters: Filters):
+    def __init__(self, conn: psycopg.Connection, tenant: str, filters: Filters, *,
+                 units: dict[str, UnitInfo] | None = None, batch: Batch | None = None):
         self.conn, self.tenant, self.f = conn, tenant, filters
-        self.units: dict[str, UnitInfo] = store.units(conn, tenant, filters.as_of)
+        self.units: dict[str, UnitInfo] = store.units(conn, tenant, filters.as_of) if units is None else units
+        self._batch = batch
         self._owners: dict[str, str] = {}
+
+    def read(self, query: Callable[..., list], *args: Any, **kwargs: Any) -> list:
+        """A store read (``query(conn, tenant, *args)``) for this tenant, or its part of the batch's."""
+        if self._batch is None:
+            return query(self.conn, self.tenant, *args, **kwargs)
+        return self._batch.read(self.tenant, query, *args, **kwargs)
 
     def owner(self, unit_id: str) -> str:
         """The unit a record counts for: attribution across merges, then the roll-up level if asked."""
@@ -152,21 +178,31 @@ def repeats(ctx: Context) -> Answer:
 
 # -- remediation --------------------------------------------------------------------------------
 def remediation(ctx: Context) -> Answer:
-    """On-time rate, open and overdue remediations (with age) by responsible unit; deadlines in the period."""
+    """On-time rate, open and overdue remediations (with age) by responsible unit; deadlines in the period.
+
+    Accepted remediations come from the counters; only the open ones are read one by one (their age
+    and the overdue list need them).
+    """
+    accepted: dict[str, Counter] = defaultdict(Counter)
+    for r in store.remediation_counts(ctx.conn, ctx.tenant, ctx.f.period):
+        owner = ctx.owner(r["unit_id"])
+        if r["total"] and ctx.keep(owner):
+            accepted[owner].update(on_time=r["on_time"], late=r["late"])
     by_unit: dict[str, list[Remediation]] = defaultdict(list)
     kept: list[Remediation] = []
-    for r in store.remediations(ctx.conn, ctx.tenant, ctx.f.period):
+    for r in store.open_remediations(ctx.conn, ctx.tenant, ctx.f.period):
         owner = ctx.owner(r.unit_id)
         if ctx.keep(owner):
             by_unit[owner].append(r)
             kept.append(r)
     rows = []
-    for unit, items in by_unit.items():
-        s = remediation_summary(items, ctx.f.today)
+    for unit in accepted.keys() | by_unit.keys():
+        s = remediation_summary(by_unit.get(unit, []), ctx.f.today, accepted[unit]["on_time"], accepted[unit]["late"])
         rows.append({"unit_id": unit, "name": ctx.name(unit), **{k: v for k, v in s.items() if k != "overdue_items"},
                      "overdue_items": [{**o, "deadline": o["deadline"].isoformat()} for o in s["overdue_items"]]})
     rows.sort(key=lambda r: (-r["overdue"], -r["max_days_overdue"], r["unit_id"]))
-    total = remediation_summary(kept, ctx.f.today)
+    total = remediation_summary(kept, ctx.f.today, sum(c["on_time"] for c in accepted.values()),
+                                sum(c["late"] for c in accepted.values()))
     total.pop("overdue_items")
     return Answer(f"Kết quả khắc phục theo đơn vị chịu trách nhiệm, {ctx.f.period.label()}",
                   [("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("due", "Đến hạn"), ("on_time", "Đúng hạn"),
@@ -204,24 +240,22 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
     """The headline figures of one tenant for one period (after attribution and the level filter)."""
     planned = done = 0
     inspected: set[str] = set()
-    for r in store.inspection_counts(ctx.conn, ctx.tenant, period):
+    for r in ctx.read(store.inspection_counts, period):
         owner = ctx.owner(r["unit_id"])
         if ctx.keep(owner):
             planned += r["planned"]
             done += r["done"]
             if r["done"]:
                 inspected.add(owner)
-    total = sum(c.n for c in store.violation_counts(ctx.conn, ctx.tenant, period, (), by_unit=ctx.by_unit)
+    total = sum(c.n for c in ctx.read(store.violation_counts, period, (), by_unit=ctx.by_unit)
                 if not ctx.by_unit or ctx.keep(ctx.owner(c.unit_id)))
-    candidates = store.violation_counts(ctx.conn, ctx.tenant, period, ("criterion_code",),
-                                        repeat_candidates=ctx.repeat_candidates())
+    candidates = ctx.read(store.violation_counts, period, ("criterion_code",), repeat_candidates=ctx.repeat_candidates())
     checked = late = 0
-    for r in store.dossier_counts(ctx.conn, ctx.tenant, period):
+    for r in ctx.read(store.dossier_counts, period):
         if ctx.keep(ctx.owner(r["unit_id"])):
             checked += r["checked"]
             late += r["late"]
-    rem = remediation_summary([r for r in store.remediations(ctx.conn, ctx.tenant, period) if ctx.keep(ctx.owner(r.unit_id))],
-                              ctx.f.today)
+    rem = remediation_totals(**sum((c for u, c in _remediation_counts(ctx, period).items() if ctx.keep(u)), Counter()))
     return {"inspections_planned": planned, "inspections_done": done, "units_inspected": len(inspected),
             "violations": total,
             "units_with_repeats": len(repeat_violations(candidates, ctx.units, level=ctx.f.level, owner=ctx.owner)),
@@ -252,10 +286,12 @@ def year_over_year(ctx: Context) -> Answer:
 
 
 def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters) -> Answer:
-    """The same headline figures side by side for every province the caller may see."""
+    """The same headline figures side by side for every province the caller may see (each read model
+    asked once for all of them)."""
+    batch, trees = Batch(conn, tenant_ids), store.units_by_tenant(conn, tenant_ids, filters.as_of)
     rows = []
     for t in tenant_ids:
-        ctx = Context(conn, t, filters)
+        ctx = Context(conn, t, filters, units=trees.get(t, {}), batch=batch)
         roots = sorted((u for u in units_existing(ctx.units, filters.as_of) if u.parent_id is None), key=lambda u: u.name)
         rows.append({"tenant": t, "province": roots[0].name if roots else t, **summary(ctx, filters.period)})
     return Answer(f"Kết quả kiểm tra công vụ các tỉnh, {filters.period.label()}",
@@ -278,11 +314,17 @@ def _signals(ctx: Context) -> dict[str, dict[str, Any]]:
     for r in repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",),
                                                       repeat_candidates=ctx.repeat_candidates()), ctx.units, owner=ctx.owner):
         out[r["unit_id"]]["repeated_criteria"] = r["repeated_criteria"]
-    by_unit: dict[str, list[Remediation]] = defaultdict(list)
-    for r in store.remediations(ctx.conn, ctx.tenant, ctx.f.period):
-        by_unit[ctx.owner(r.unit_id)].append(r)
-    for unit, items in by_unit.items():
-        out[unit]["overdue_remediations"] = remediation_summary(items, ctx.f.today)["overdue"]
+    for unit, c in _remediation_counts(ctx, ctx.f.period).items():
+        out[unit]["overdue_remediations"] = c["overdue"]
+    return out
+
+
+def _remediation_counts(ctx: Context, period: Period) -> dict[str, Counter]:
+    """Per attributed unit with remediations due in the period: total, on_time, late, overdue on today."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for r in ctx.read(store.remediation_counts, period, ctx.f.today):
+        if r["total"]:  # a month left empty by an extension moving the deadline: no remediation there
+            out[ctx.owner(r["unit_id"])].update({k: r[k] for k in ("total", "on_time", "late", "overdue")})
     return out
 
 
@@ -393,11 +435,9 @@ def scorecards(ctx: Context) -> Answer:
         add(r["unit_id"], dossiers_checked=r["checked"], dossiers_late=r["late"])
     for unit_id, n in store.recommendation_counts(ctx.conn, ctx.tenant, ctx.f.period).items():
         add(unit_id, recommendations=n)
-    by_unit: dict[str, list[Remediation]] = defaultdict(list)
-    for r in store.remediations(ctx.conn, ctx.tenant, ctx.f.period):
-        by_unit[ctx.owner(r.unit_id)].append(r)
+    remediations = _remediation_counts(ctx, ctx.f.period)
     for u, row in rows.items():
-        rem = remediation_summary(by_unit.get(u, []), ctx.f.today)
+        rem = remediation_totals(**remediations.get(u, Counter()))
         row.update(late_dossier_rate=rate(row["dossiers_late"], row["dossiers_checked"]), remediations_due=rem["due"],
                    remediations_on_time=rem["on_time"], remediation_on_time_rate=rem["on_time_rate"],
                    remediations_overdue=rem["overdue"], details=f"/v1/scorecards/{u}")

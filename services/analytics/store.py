@@ -1,12 +1,22 @@
-"""SQL reads of the read models. Every query names its tenant explicitly (row-level security is the second layer)."""
+"""SQL reads of the read models. Every query names its tenant explicitly (row-level security is the second layer).
+
+The counter reads take one tenant or several (the central view asks every province in one query);
+their rows carry the tenant either way.
+"""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 
 import psycopg
 
-from services.analytics.domain import Period, Remediation, UnitInfo, ViolationCount
+from services.analytics.domain import Period, Remediation, UnitInfo, ViolationCount, month_of
+
+Tenants = str | Sequence[str]
+
+
+def _many(tenant: Tenants) -> list[str]:
+    return [tenant] if isinstance(tenant, str) else list(tenant)
 
 
 def tenants(conn: psycopg.Connection) -> list[str]:
@@ -23,16 +33,21 @@ def units(conn: psycopg.Connection, tenant: str, as_of: date | None = None) -> d
     Lifetime (valid_from/valid_to) and successor always come from the latest state: they are what
     attribution across merges needs.
     """
-    rows = conn.execute("SELECT * FROM units WHERE tenant = %s", [tenant]).fetchall()
+    return units_by_tenant(conn, [tenant], as_of).get(tenant, {})
+
+
+def units_by_tenant(conn: psycopg.Connection, tenants: Sequence[str], as_of: date | None = None) -> dict[str, dict[str, UnitInfo]]:
+    """The unit trees of several tenants (see ``units``), tenant -> unit id -> unit."""
+    rows = conn.execute("SELECT * FROM units WHERE tenant = ANY(%s)", [list(tenants)]).fetchall()
     then: dict[str, dict] = {}
     if as_of is not None:
         then = {str(r["unit_id"]): r for r in conn.execute(
             "SELECT DISTINCT ON (unit_id) unit_id, name, level, kind, parent_id FROM unit_versions "
-            "WHERE tenant = %s AND effective_from <= %s ORDER BY unit_id, effective_from DESC", [tenant, as_of])}
-    out = {}
+            "WHERE tenant = ANY(%s) AND effective_from <= %s ORDER BY unit_id, effective_from DESC", [list(tenants), as_of])}
+    out: dict[str, dict[str, UnitInfo]] = {t: {} for t in tenants}
     for r in rows:
         state = then.get(str(r["unit_id"]), r)
-        out[str(r["unit_id"])] = UnitInfo(
+        out[r["tenant"]][str(r["unit_id"])] = UnitInfo(
             unit_id=str(r["unit_id"]), name=state["name"], level=state["level"], kind=state["kind"],
             parent_id=str(state["parent_id"]) if state["parent_id"] else None, valid_from=r["valid_from"],
             valid_to=r["valid_to"], successor_id=str(r["successor_id"]) if r["successor_id"] else None, code=r["code"],
@@ -48,7 +63,7 @@ def criteria(conn: psycopg.Connection, tenant: str) -> dict[str, str]:
 _VIOLATION_DIMS = ("month", "criterion_code", "severity")
 
 
-def violation_counts(conn: psycopg.Connection, tenant: str, period: Period, dims: tuple[str, ...] = _VIOLATION_DIMS, *,
+def violation_counts(conn: psycopg.Connection, tenant: Tenants, period: Period, dims: tuple[str, ...] = _VIOLATION_DIMS, *,
                      by_unit: bool = True, repeat_candidates: bool = False) -> list[ViolationCount]:
     """Violation counters summed in SQL per unit (unless ``by_unit`` is False) and the dimensions asked for.
 
@@ -58,46 +73,74 @@ def violation_counts(conn: psycopg.Connection, tenant: str, period: Period, dims
     (unit, ...) groups that can be part of a repeat: more than one violation, or a unit taking part in
     a merge (two single violations may meet in the successor).
     """
-    cols = ([] if not by_unit else ["unit_id"]) + [d for d in _VIOLATION_DIMS if d in dims]
+    cols = ["tenant"] + ([] if not by_unit else ["unit_id"]) + [d for d in _VIOLATION_DIMS if d in dims]
     group = ", ".join(cols)
     select = ", ".join("unit_id::text AS unit_id" if c == "unit_id" else c for c in cols)
+    tenants = _many(tenant)
     having = ""
     if repeat_candidates and by_unit:
-        having = (" HAVING sum(n) > 1 OR unit_id IN (SELECT unit_id FROM units WHERE tenant = %s AND successor_id IS NOT NULL"
-                  " UNION SELECT successor_id FROM units WHERE tenant = %s AND successor_id IS NOT NULL)")
-    params = [tenant, period.first, period.last_month] + ([tenant, tenant] if having else [])
+        having = (" HAVING sum(n) > 1 OR unit_id IN (SELECT unit_id FROM units WHERE tenant = ANY(%s) AND successor_id IS NOT NULL"
+                  " UNION SELECT successor_id FROM units WHERE tenant = ANY(%s) AND successor_id IS NOT NULL)")
+    params = [tenants, period.first, period.last_month] + ([tenants, tenants] if having else [])
     rows = conn.execute(
-        f"SELECT {select + ', ' if select else ''}sum(n)::int AS n FROM violation_counts "
-        f"WHERE tenant = %s AND month BETWEEN %s AND %s{' GROUP BY ' + group if group else ''}{having}", params).fetchall()
-    return [ViolationCount(r.get("unit_id") or "", r.get("month"), r.get("criterion_code"), r.get("severity"), r["n"])
-            for r in rows if r["n"]]
+        f"SELECT {select}, sum(n)::int AS n FROM violation_counts "
+        f"WHERE tenant = ANY(%s) AND month BETWEEN %s AND %s GROUP BY {group}{having}", params).fetchall()
+    return [ViolationCount(r.get("unit_id") or "", r.get("month"), r.get("criterion_code"), r.get("severity"), r["n"],
+                           r["tenant"]) for r in rows if r["n"]]
 
 
-def inspection_counts(conn: psycopg.Connection, tenant: str, period: Period, by_month: bool = False) -> list[dict[str, Any]]:
+def inspection_counts(conn: psycopg.Connection, tenant: Tenants, period: Period, by_month: bool = False) -> list[dict[str, Any]]:
     """Planned, done and surprise-on-report inspections per unit (and month if asked), summed in SQL."""
     month = ", month" if by_month else ""
     rows = conn.execute(
-        f"SELECT unit_id::text AS unit_id{month}, sum(planned)::int AS planned, sum(done)::int AS done, "
-        f"sum(reports)::int AS reports FROM inspection_counts WHERE tenant = %s AND month BETWEEN %s AND %s "
-        f"GROUP BY unit_id{month}", [tenant, period.first, period.last_month]).fetchall()
+        f"SELECT tenant, unit_id::text AS unit_id{month}, sum(planned)::int AS planned, sum(done)::int AS done, "
+        f"sum(reports)::int AS reports FROM inspection_counts WHERE tenant = ANY(%s) AND month BETWEEN %s AND %s "
+        f"GROUP BY tenant, unit_id{month}", [_many(tenant), period.first, period.last_month]).fetchall()
     return list(rows)
 
 
-def dossier_counts(conn: psycopg.Connection, tenant: str, period: Period) -> list[dict[str, Any]]:
+def dossier_counts(conn: psycopg.Connection, tenant: Tenants, period: Period) -> list[dict[str, Any]]:
     """Dossiers checked and late per unit and field in the period, summed in SQL."""
     rows = conn.execute(
-        "SELECT unit_id::text AS unit_id, field, sum(checked)::int AS checked, sum(late)::int AS late, "
-        "sum(days_late_sum)::int AS days_late_sum FROM dossier_counts WHERE tenant = %s AND month BETWEEN %s AND %s "
-        "GROUP BY unit_id, field", [tenant, period.first, period.last_month]).fetchall()
+        "SELECT tenant, unit_id::text AS unit_id, field, sum(checked)::int AS checked, sum(late)::int AS late, "
+        "sum(days_late_sum)::int AS days_late_sum FROM dossier_counts WHERE tenant = ANY(%s) AND month BETWEEN %s AND %s "
+        "GROUP BY tenant, unit_id, field", [_many(tenant), period.first, period.last_month]).fetchall()
     return list(rows)
 
 
-def remediations(conn: psycopg.Connection, tenant: str, period: Period) -> list[Remediation]:
-    """Remediations whose deadline falls in the period (the period they answer for)."""
+def remediation_counts(conn: psycopg.Connection, tenant: Tenants, period: Period,
+                       today: date | None = None) -> list[dict[str, Any]]:
+    """Remediations whose deadline falls in the period (the period they answer for), per unit:
+    ``total``, accepted ``on_time`` and ``late`` from the counters; with ``today``, ``overdue`` too
+    (open with a deadline before today)."""
+    tenants = _many(tenant)
+    this_month = month_of(today) if today else period.first
+    # An open remediation of a month before today's is overdue, one of a later month is not; today's
+    # month alone needs the day, so its open rows are counted (index remediations_open).
+    rows = {(r["tenant"], r["unit_id"]): r for r in conn.execute(
+        "SELECT tenant, unit_id::text AS unit_id, sum(total)::int AS total, sum(on_time)::int AS on_time, "
+        "sum(late)::int AS late, coalesce(sum(total - on_time - late) FILTER (WHERE month < %s), 0)::int AS overdue "
+        "FROM remediation_counts WHERE tenant = ANY(%s) AND month BETWEEN %s AND %s GROUP BY tenant, unit_id",
+        [this_month, tenants, period.first, period.last_month])}
+    if today and period.first <= this_month <= period.last_month:
+        for r in conn.execute(
+                "SELECT tenant, unit_id::text AS unit_id, count(*)::int AS n FROM remediations WHERE tenant = ANY(%s) "
+                "AND accepted_on IS NULL AND deadline >= %s AND deadline < %s GROUP BY tenant, unit_id",
+                [tenants, this_month, today]):
+            # A row committed between the two statements may be missing from the counters read above.
+            row = rows.setdefault((r["tenant"], r["unit_id"]), {"tenant": r["tenant"], "unit_id": r["unit_id"],
+                                                                 "total": r["n"], "on_time": 0, "late": 0, "overdue": 0})
+            row["overdue"] += r["n"]
+    return list(rows.values())
+
+
+def open_remediations(conn: psycopg.Connection, tenant: str, period: Period) -> list[Remediation]:
+    """Remediations not accepted yet whose deadline falls in the period (index remediations_open)."""
     rows = conn.execute(
-        "SELECT remediation_id::text AS id, unit_id::text AS unit_id, deadline, accepted_on, assigned_on FROM remediations "
-        "WHERE tenant = %s AND deadline BETWEEN %s AND %s", [tenant, period.first, period.last_day]).fetchall()
-    return [Remediation(r["id"], r["unit_id"], r["deadline"], r["accepted_on"], r["assigned_on"]) for r in rows]
+        "SELECT remediation_id::text AS id, unit_id::text AS unit_id, deadline, assigned_on FROM remediations "
+        "WHERE tenant = %s AND accepted_on IS NULL AND deadline BETWEEN %s AND %s",
+        [tenant, period.first, period.last_day]).fetchall()
+    return [Remediation(r["id"], r["unit_id"], r["deadline"], None, r["assigned_on"]) for r in rows]
 
 
 def plans(conn: psycopg.Connection, tenant: str, year: int) -> list[dict[str, Any]]:

@@ -1,7 +1,10 @@
 """The FastAPI shell every service shares: auth, errors, limits, health, metrics, trace ids."""
 from __future__ import annotations
 
+import json
 import logging
+import os
+import re
 import time
 from contextlib import asynccontextmanager
 from typing import Annotated, Callable, Iterable
@@ -13,6 +16,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import Principal, Unauthorized
@@ -26,16 +32,22 @@ from shared.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def get_runtime(request: Request) -> Runtime:
+# Both dependencies are coroutines: FastAPI runs a plain function dependency in the thread pool, and
+# two thread hops per request cost more than the work they do.
+async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("a bearer token is required")
-    principal = request.app.state.runtime.verifier.verify(token.strip())
+    verifier = request.app.state.runtime.verifier
+    token = token.strip()
+    # A token seen before is answered from the verifier's cache; a new one is verified off the event
+    # loop, since fetching an identity provider's JWKS blocks.
+    principal = verifier.cached(token) or await run_in_threadpool(verifier.verify, token)
     request.state.principal = principal
     return principal
 
@@ -44,14 +56,51 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def _unverified_subject(header: str) -> str | None:
+def _unverified_subject(header: str, verifier) -> str | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         return None
+    known = verifier.cached(token.strip())
+    if known is not None:
+        return known.sub
     try:
         return str(jwt.decode(token.strip(), options={"verify_signature": False}).get("sub"))
     except jwt.PyJWTError:
         return None
+
+
+class Observe:
+    """Trace id, audit actor and request metrics, as a plain ASGI middleware (Starlette's
+    BaseHTTPMiddleware runs every request in an extra task with memory streams around it)."""
+
+    def __init__(self, app, service: str, verifier):
+        self.app = app
+        self.service = service
+        self.verifier = verifier
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = Headers(scope=scope)
+        trace_id_var.set(headers.get("x-trace-id") or new_trace_id())
+        # The audit trail's actor; the token itself is verified by the route's dependency.
+        actor_var.set(_unverified_subject(headers.get("authorization", ""), self.verifier))
+        started = time.perf_counter()
+        status = 500
+
+        async def send_observed(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-trace-id", (trace_id_var.get() or "").encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_observed)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(self.service, scope["method"], path, str(status)).inc()
+            HTTP_LATENCY.labels(self.service, path).observe(time.perf_counter() - started)
 
 
 def _error(status: int, code: str, message: str, **extra) -> JSONResponse:
@@ -114,6 +163,9 @@ def _bad_text(value, path: str, found: list[str]) -> None:
             _bad_text(item, f"{path}.{i}", found)
 
 
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
 class TextGuard:
     """422 for text no database can hold (NUL, lone surrogates) in a JSON body, query or path."""
 
@@ -142,12 +194,13 @@ class TextGuard:
                 body += message.get("body", b"")
                 if not message.get("more_body"):
                     break
-            try:
-                import json as _json
-
-                _bad_text(_json.loads(body), "body", found)
-            except ValueError:
-                pass  # not JSON: FastAPI answers 422 itself
+            # JSON can carry NUL or a lone surrogate only as a \u escape (raw, they are not valid JSON or
+            # UTF-8), or in a UTF-16/32 body, which has NUL bytes: other bodies need no second parse.
+            if b"\x00" in body or _SUSPECT_ESCAPE.search(body):
+                try:
+                    _bad_text(json.loads(body), "body", found)
+                except ValueError:
+                    pass  # not JSON: FastAPI answers 422 itself
         if found:
             return await _error(422, "validation", f"invalid text (NUL or unpaired surrogate) in: {', '.join(found)}",
                                 fields=[{"field": f, "message": "text contains a character that cannot be stored"} for f in found])(scope, receive, send)
@@ -191,6 +244,35 @@ class RateLimit:
             if count > self.per_minute:
                 return await _error(429, "rate_limited", f"more than {self.per_minute} requests per minute")(scope, receive, send)
         return await self.app(scope, receive, send)
+
+
+class _Backlog:
+    """The outbox backlog as read by this scrape (a collector, so several workers never report stale copies)."""
+
+    def __init__(self, service: str, value: int):
+        self.service, self.value = service, value
+
+    def collect(self):
+        family = GaugeMetricFamily("outbox_backlog", "Outbox events not yet published", labels=["service"])
+        family.add_metric([self.service], self.value)
+        yield family
+
+
+def render_metrics(service: str, backlog: int | None) -> bytes:
+    """Prometheus text of this process, or of every API worker when they share a multiprocess directory."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if backlog is not None:
+            from shared.metrics import OUTBOX_BACKLOG
+
+            OUTBOX_BACKLOG.labels(service).set(backlog)
+        return generate_latest()
+    from prometheus_client import CollectorRegistry, multiprocess
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    if backlog is not None:
+        registry.register(_Backlog(service, backlog))
+    return generate_latest(registry)
 
 
 def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, description: str = "",
@@ -247,20 +329,7 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
         log.exception("unhandled error")
         return _error(500, "internal", "internal error; the trace id identifies it in the logs", trace_id=trace_id_var.get())
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next):
-        trace_id_var.set(request.headers.get("x-trace-id") or new_trace_id())
-        # The audit trail's actor; the token itself is verified by the route's dependency.
-        actor_var.set(_unverified_subject(request.headers.get("authorization", "")))
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(service, path).observe(time.perf_counter() - started)
-        response.headers["x-trace-id"] = trace_id_var.get() or ""
-        return response
-
+    app.add_middleware(Observe, service=service, verifier=runtime.verifier)
     app.add_middleware(TextGuard)
     app.add_middleware(RateLimit, redis_url=runtime.settings.redis_url, per_minute=runtime.settings.rate_limit_per_minute, service=service)
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.max_body_bytes, overrides=body_limit_overrides)
@@ -279,12 +348,9 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
         try:
             with runtime.db.tx("*") as conn:
                 backlog = conn.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL").fetchone()["n"]
-            from shared.metrics import OUTBOX_BACKLOG
-
-            OUTBOX_BACKLOG.labels(service).set(backlog)
         except Exception:
-            pass
-        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+            backlog = None
+        return PlainTextResponse(render_metrics(service, backlog), media_type=CONTENT_TYPE_LATEST)
 
     from shared.audit_api import router as audit_router
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -88,10 +91,53 @@ class Principal:
         return self.tenant
 
 
+class VerifiedTokens:
+    """A bounded cache of verified tokens, so a signature is checked once per token, not once per request.
+
+    Keyed by the whole token text: a principal is only ever served for the very token it came from (its
+    tenant, roles and unit are those of that token). An entry is dropped at the token's ``exp``, and at
+    the latest ``max_age`` seconds after it was verified, so keys withdrawn from the JWKS stop being
+    honoured as soon as the JWKS client itself would notice.
+    """
+
+    def __init__(self, max_entries: int = 4096, max_age: float = 300.0, clock: Callable[[], float] = time.time):
+        self.max_entries = max_entries
+        self.max_age = max_age
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            if self.clock() >= entry[0]:  # PyJWT refuses a token once now >= exp; so does the cache
+                del self._entries[token]
+                return None
+            self._entries.move_to_end(token)
+            return entry[1]
+
+    def put(self, token: str, principal: Principal) -> None:
+        if self.max_entries <= 0:
+            return
+        exp = principal.claims.get("exp")
+        until = self.clock() + self.max_age
+        if isinstance(exp, (int, float)):
+            until = min(until, float(exp))
+        with self._lock:
+            self._entries[token] = (until, principal)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
 class TokenVerifier:
-    def __init__(self, *, issuer: str, audience: str, jwks: str = "", jwks_url: str = ""):
+    def __init__(self, *, issuer: str, audience: str, jwks: str = "", jwks_url: str = "",
+                 cache: VerifiedTokens | None = None):
         self.issuer = issuer
         self.audience = audience
+        self.cache = cache if cache is not None else VerifiedTokens()
         self._keys: dict[str, jwt.PyJWK] = {}
         self._client = None
         if jwks:
@@ -101,7 +147,18 @@ class TokenVerifier:
         elif jwks_url:
             self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=5)
 
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a token verified before and not yet expired; None means: verify it."""
+        return self.cache.get(token)
+
     def verify(self, token: str) -> Principal:
+        principal = self.cache.get(token)
+        if principal is None:
+            principal = self._verify(token)
+            self.cache.put(token, principal)
+        return principal
+
+    def _verify(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
             if self._client is not None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 import psycopg
 
@@ -24,18 +24,28 @@ def claim_client_id(conn: psycopg.Connection, tenant: str, kind: str, record_id:
 
     The row is inserted first: a concurrent resend waits on the key until this transaction ends.
     """
+    return send_claim(conn, tenant, kind, record_id, payload)()
+
+
+def send_claim(conn: psycopg.Connection, tenant: str, kind: str, record_id: str, payload: Any) -> Callable[[], bool]:
+    """Send the claim of :func:`claim_client_id` and return what reads its outcome, so that in a pipeline
+    the claim shares its round trip with the statements sent after it."""
     fp = domain.fingerprint(payload)
     inserted = conn.execute(
         "INSERT INTO client_ids (kind, id, tenant, fingerprint) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
         [kind, record_id, tenant, fp],
-    ).fetchone()
-    if inserted:
-        return True
-    row = conn.execute("SELECT fingerprint FROM client_ids WHERE kind = %s AND id = %s AND tenant = %s",
-                       [kind, record_id, tenant]).fetchone()
-    if row is None or row["fingerprint"] != fp:
-        raise Conflict(f"{kind} {record_id} already exists with different content", field="body.id")
-    return False
+    )
+
+    def outcome() -> bool:
+        if inserted.fetchone():
+            return True
+        # A statement of its own: it must see the row of a concurrent claim that committed meanwhile.
+        row = conn.execute("SELECT fingerprint FROM client_ids WHERE kind = %s AND id = %s AND tenant = %s",
+                           [kind, record_id, tenant]).fetchone()
+        if row is None or row["fingerprint"] != fp:
+            raise Conflict(f"{kind} {record_id} already exists with different content", field="body.id")
+        return False
+    return outcome
 
 
 def get(conn: psycopg.Connection, tenant: str, inspection_id: str, *, lock: bool = False) -> dict[str, Any] | None:

@@ -72,7 +72,13 @@ class MinutesCreate(BaseModel):
 
 
 def _fieldwork(conn, tenant: str, inspection_id: uuid.UUID, what: str) -> dict[str, Any]:
-    inspection = store.require(conn, tenant, str(inspection_id))
+    return _in_fieldwork(store.get(conn, tenant, str(inspection_id)), what)
+
+
+def _in_fieldwork(inspection: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    """The inspection, if it exists for this tenant (404) and is being visited (409)."""
+    if inspection is None:
+        raise NotFound("inspection not found")
     try:
         domain.require_fieldwork(inspection["status"], what)
     except domain.IllegalTransition as exc:
@@ -83,8 +89,32 @@ def _fieldwork(conn, tenant: str, inspection_id: uuid.UUID, what: str) -> dict[s
 def _check_criterion(conn, tenant: str, inspection: dict[str, Any], code: str) -> None:
     if inspection["checklist_id"]:
         codes = replicas.checklist_codes(conn, tenant, str(inspection["checklist_id"]), inspection["checklist_version"])
-        if codes is not None and code not in codes:
-            raise Invalid(f"criterion {code} is not in the inspection's checklist", field="body.criterion_code")
+        _require_listed(None if codes is None else code in codes, code)
+
+
+def _require_listed(listed: bool | None, code: str) -> None:
+    """A code off the checklist is refused; without a (replicated) checklist any code is accepted."""
+    if listed is False:
+        raise Invalid(f"criterion {code} is not in the inspection's checklist", field="body.criterion_code")
+
+
+def _officials_reader(principal: Principal, route: str) -> fw.Reader | None:
+    """The reader to log when officials' names are shown to this principal; None when they are not."""
+    if not principal.can("officials:read"):
+        return None
+    return fw.Reader(principal.sub, ",".join(sorted(principal.roles)), route)
+
+
+def new_finding_view(row: dict[str, Any], officials: list[dict[str, str]] | None) -> dict[str, Any]:
+    """What :func:`finding_views` shows of a finding recorded in this very transaction, without reading it
+    back: nothing can refer to it yet (evidence and minutes name only findings that exist), and its
+    officials are the ones just stored, in order."""
+    view = {k: v for k, v in row.items() if k != "tenant"}
+    view["evidence"] = []
+    view["unit_disagreements"] = []
+    if officials is not None:
+        view["officials"] = [{"name": o["name"], "position": o["position"]} for o in officials]
+    return view
 
 
 def finding_views(conn, principal: Principal, rows: list[dict[str, Any]], route: str, now) -> list[dict[str, Any]]:
@@ -138,17 +168,20 @@ def add_finding(inspection_id: uuid.UUID, body: FindingCreate, request: Request,
     tenant = principal.write_scope()
     now = runtime.clock()
     with runtime.db.tx(tenant) as conn, unique_ids("finding"):
-        new = store.claim_client_id(conn, tenant, "finding", str(body.id),
-                                    {"inspection_id": str(inspection_id), **body.model_dump(mode="json")})
-        if new:
-            inspection = _fieldwork(conn, tenant, inspection_id, "findings")
-            _check_criterion(conn, tenant, inspection, body.criterion_code)
-            data = body.model_dump()
-            data["unit_id"] = data["unit_id"] or inspection["unit_id"]
-            fw.add_finding(conn, runtime.outbox, tenant, inspection, data, by=actor(principal), now=now)
-        row = fw.finding(conn, "tenant = %s", [tenant], str(body.id))
-        view = finding_views(conn, principal, [row], request.url.path, now)[0]
-    return created(view, new)
+        new, inspection = fw.claim_finding(conn, tenant, str(body.id),
+                                           {"inspection_id": str(inspection_id), **body.model_dump(mode="json")},
+                                           str(inspection_id), body.criterion_code)
+        if not new:  # a resend: answer with the finding as it is now
+            row = fw.finding(conn, "tenant = %s", [tenant], str(body.id))
+            return created(finding_views(conn, principal, [row], request.url.path, now)[0], False)
+        inspection = _in_fieldwork(inspection, "findings")
+        _require_listed(inspection.pop("criterion_listed"), body.criterion_code)
+        data = body.model_dump()
+        data["unit_id"] = data["unit_id"] or inspection["unit_id"]
+        reader = _officials_reader(principal, request.url.path)
+        row = fw.add_finding(conn, runtime.outbox, tenant, inspection, data, by=actor(principal), now=now, reader=reader)
+        view = new_finding_view(row, data["officials"] if reader else None)
+    return created(view, True)
 
 
 @router.get("/inspections/{inspection_id}/findings", summary="Findings of an inspection")

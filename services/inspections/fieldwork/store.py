@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 
+from services.inspections import store
 from shared.errors import Conflict, Invalid
 from shared.outbox import Outbox
 
@@ -36,23 +38,55 @@ def results(conn: psycopg.Connection, inspection_id: str) -> list[dict[str, Any]
 
 
 # -- findings ------------------------------------------------------------------------------------
+# The inspection, and whether a criterion is on its checklist: NULL when it has none or the checklist
+# has not been replicated yet (then any code is accepted, as before the checklist arrives).
+_INSPECTION_WITH_CRITERION = (
+    "SELECT i.*, CASE WHEN c.criteria IS NULL THEN NULL "
+    "ELSE c.criteria @> jsonb_build_array(jsonb_build_object('code', %s::text)) END AS criterion_listed "
+    "FROM inspections i LEFT JOIN LATERAL (SELECT criteria FROM checklists WHERE tenant = i.tenant "
+    "AND id = i.checklist_id AND (i.checklist_version IS NULL OR version = i.checklist_version) "
+    "ORDER BY version DESC LIMIT 1) c ON true WHERE i.id = %s AND i.tenant = %s"
+)
+
+
+def claim_finding(conn: psycopg.Connection, tenant: str, finding_id: str, payload: Any, inspection_id: str,
+                  criterion_code: str) -> tuple[bool, dict[str, Any] | None]:
+    """Claim the finding's client id and read its inspection (with ``criterion_listed``) in one round trip.
+
+    Returns (new, inspection); the inspection is None when this tenant has none with that id.
+    """
+    with conn.pipeline():
+        outcome = store.send_claim(conn, tenant, "finding", finding_id, payload)
+        inspection = conn.execute(_INSPECTION_WITH_CRITERION, [criterion_code, inspection_id, tenant])
+        return outcome(), inspection.fetchone()
+
+
 def add_finding(conn: psycopg.Connection, outbox: Outbox, tenant: str, inspection: dict[str, Any], d: dict[str, Any], *,
-                by: str, now: datetime) -> None:
-    """Record a finding and publish violation.recorded (the event carries how many officials, never names)."""
-    conn.execute(
-        "INSERT INTO findings (id, tenant, inspection_id, unit_id, criterion_code, severity, description, recorded_by, recorded_at) "
-        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-        [d["id"], tenant, inspection["id"], d["unit_id"], d["criterion_code"], d["severity"], d["description"], by, now],
-    )
-    for n, official in enumerate(d["officials"]):
-        conn.execute("INSERT INTO finding_officials (finding_id, position_no, tenant, name, position) VALUES (%s,%s,%s,%s,%s)",
-                     [d["id"], n, tenant, official["name"], official["position"]])
-    outbox.add(conn, "violation.recorded", tenant=tenant, data={
-        "finding_id": str(d["id"]), "inspection_id": str(inspection["id"]), "unit_id": str(d["unit_id"]),
-        "plan_id": str(inspection["plan_id"]) if inspection["plan_id"] else None,
-        "criterion_code": d["criterion_code"], "severity": d["severity"], "description": d["description"],
-        "officials_count": len(d["officials"]), "recorded_by": by, "recorded_at": now.isoformat(),
-    })
+                by: str, now: datetime, reader: Reader | None = None) -> dict[str, Any]:
+    """Record a finding and publish violation.recorded (the event carries how many officials, never names).
+
+    Returns the stored row. With ``reader``, who will be shown the officials' names in the answer, that
+    read is logged too. Every statement goes in one round trip.
+    """
+    with conn.pipeline():
+        row = conn.execute(
+            "INSERT INTO findings (id, tenant, inspection_id, unit_id, criterion_code, severity, description, recorded_by, "
+            "recorded_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING *",
+            [d["id"], tenant, inspection["id"], d["unit_id"], d["criterion_code"], d["severity"], d["description"], by, now],
+        )
+        if d["officials"]:
+            conn.cursor().executemany(
+                "INSERT INTO finding_officials (finding_id, position_no, tenant, name, position) VALUES (%s,%s,%s,%s,%s)",
+                [[d["id"], n, tenant, official["name"], official["position"]] for n, official in enumerate(d["officials"])])
+            if reader is not None:
+                _log_officials_read(conn, tenant, str(d["id"]), reader, now)
+        outbox.add(conn, "violation.recorded", tenant=tenant, data={
+            "finding_id": str(d["id"]), "inspection_id": str(inspection["id"]), "unit_id": str(d["unit_id"]),
+            "plan_id": str(inspection["plan_id"]) if inspection["plan_id"] else None,
+            "criterion_code": d["criterion_code"], "severity": d["severity"], "description": d["description"],
+            "officials_count": len(d["officials"]), "recorded_by": by, "recorded_at": now.isoformat(),
+        })
+        return row.fetchone()
 
 
 def finding(conn: psycopg.Connection, tenant_where: str, params: list, finding_id: str) -> dict[str, Any] | None:
@@ -74,9 +108,21 @@ def officials(conn: psycopg.Connection, finding_ids: list[str], *, reader: str, 
         out.setdefault(str(r["finding_id"]), []).append({"name": r["name"], "position": r["position"]})
         tenants[str(r["finding_id"])] = r["tenant"]
     for fid, tenant in tenants.items():
-        conn.execute("INSERT INTO officials_access_log (tenant, finding_id, subject, roles, route, read_at) "
-                     "VALUES (%s,%s,%s,%s,%s,%s)", [tenant, fid, reader, roles, route, now])
+        _log_officials_read(conn, tenant, fid, Reader(reader, roles, route), now)
     return out
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who reads officials' names, and through which route (for the access log)."""
+    subject: str
+    roles: str
+    route: str
+
+
+def _log_officials_read(conn: psycopg.Connection, tenant: str, finding_id: str, reader: Reader, now: datetime) -> None:
+    conn.execute("INSERT INTO officials_access_log (tenant, finding_id, subject, roles, route, read_at) "
+                 "VALUES (%s,%s,%s,%s,%s,%s)", [tenant, finding_id, reader.subject, reader.roles, reader.route, now])
 
 
 def officials_access_log(conn: psycopg.Connection, finding_id: str) -> list[dict[str, Any]]:

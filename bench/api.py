@@ -1,7 +1,8 @@
 """API latency and throughput: recording a finding (inspections) and reading dashboards (analytics).
 
-Each service runs as the stack runs it (``python -m services.<name> api``: uvicorn, one process);
-the load comes from bench/load.py in another process. Findings go to started inspections of one
+Each service runs as the stack runs it (``python -m services.<name> api``: uvicorn, one process; the
+findings are measured again with ``INSPECTIONS_API_WORKERS=2``, see BENCH_API_WORKERS); the load comes
+from bench/load.py in another process. Findings go to started inspections of one
 province (each POST is a new finding: a transaction with the finding row and its outbox event);
 dashboards are asked for random provinces of a read model filled with generated data.
 The baseline is the service's own /healthz (the HTTP stack without database work), same load.
@@ -54,9 +55,10 @@ def profile(proc, name: str) -> subprocess.Popen | None:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def serve(stack: Stack, definition, url: str, name: str):
+def serve(stack: Stack, definition, url: str, name: str, workers: int = 1):
     port = free_port()
-    proc = stack.spawn(name, ["-m", f"services.{definition.name}", "api"], stack.env(definition, url, api_port=port))
+    proc = stack.spawn(name, ["-m", f"services.{definition.name}", "api"],
+                       stack.env(definition, url, api_port=port, api_workers=workers))
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: _ok(base + "/readyz"), timeout=60, what=f"{name} ready")
     return proc, base
@@ -107,38 +109,61 @@ def _row(section: str, what: str, result: dict, base: dict, target: str, ok) -> 
                ok(rps, percentile(lat, 99)) and not bad)
 
 
+def worker_counts() -> list[int]:
+    """API processes to measure the findings with, in turn (BENCH_API_WORKERS, default "1,2")."""
+    return [int(n) for n in os.environ.get("BENCH_API_WORKERS", "1,2").split(",") if n.strip()]
+
+
+def findings(stack: Stack, url: str, inspections: list[str], count: int, concurrency: int, workers: int,
+             started: bool) -> tuple[list[Row], dict]:
+    """POST findings to one inspections API of ``workers`` processes: closed loop, then paced at 500/s."""
+    insp, base_url = serve(stack, INSPECTIONS, url, f"api-inspections-w{workers}", workers)
+    member = {"Authorization": f"Bearer {stack.issuer.issue(tenant=TENANT, roles=['team_member'], name='Trần Văn Bình')}"}
+    if not started:
+        for iid in inspections:
+            r = httpx.post(f"{base_url}/v1/inspections/{iid}/start", headers=member, timeout=10)
+            if r.status_code != 200:
+                raise RuntimeError(f"start failed: {r.status_code} {r.text}")
+    finding = {"id": "{uuid}", "criterion_code": "1.2", "severity": "moderate",
+               "description": "Tiếp nhận hồ sơ thủ tục hành chính quá hạn so với quy định, không có phiếu hẹn trả"}
+    finding_targets = [{"method": "POST", "path": f"/v1/inspections/{iid}/findings", "headers": member, "body": finding}
+                       for iid in inspections]
+    health = [{"method": "GET", "path": "/healthz"}]
+    processes = f"{workers} API process{'es' if workers > 1 else ''}"
+    rows: list[Row] = []
+    base = load({"base": base_url, "targets": health, "count": count, "concurrency": concurrency, "warmup": 20})
+    spy = profile(insp, f"api-inspections-findings-w{workers}") if workers == 1 else None  # py-spy follows one pid
+    most = load({"base": base_url, "targets": finding_targets, "count": count, "concurrency": concurrency, "warmup": 20})
+    if spy:
+        spy.send_signal(signal.SIGINT), spy.wait(30)
+    insp.sample()
+    rows.append(_row("2 API", f"POST finding, {concurrency} concurrent, as fast as it answers ({processes})", most, base,
+                     "≥ 500/s, p99 < 100 ms", lambda rps, p99: rps >= 500 and p99 < 0.1))
+    paced = load({"base": base_url, "targets": finding_targets, "count": count, "concurrency": 64, "rate": 500})
+    insp.sample()
+    rows.append(_row("2 API", f"POST finding, paced at 500/s, latency from the scheduled send ({processes})", paced, base,
+                     "p99 < 100 ms at 500/s", lambda rps, p99: rps >= 480 and p99 < 0.1))
+    insp.stop()
+    memory = {f"inspections api ({processes})": insp.peak_mib}
+    if workers > 1:
+        memory[f"inspections api ({processes}), largest worker"] = insp.child_peak_mib
+    return rows, memory
+
+
 def run(stack: Stack, count: int, dashboard_findings: int, concurrency: int = 16) -> tuple[list[Row], dict]:
     insp_url, an_url = stack.database("inspections"), stack.database("analytics")
     INSPECTIONS.migrate(stack.settings(INSPECTIONS, insp_url))
     ANALYTICS.migrate(stack.settings(ANALYTICS, an_url))
     inspections = seed_inspections(stack, insp_url, 40)
     scale.fill(stack.admin_of(an_url), dashboard_findings)
-    insp, insp_base = serve(stack, INSPECTIONS, insp_url, "api-inspections")
-    an, an_base = serve(stack, ANALYTICS, an_url, "api-analytics")
-    member = {"Authorization": f"Bearer {stack.issuer.issue(tenant=TENANT, roles=['team_member'], name='Trần Văn Bình')}"}
-    for iid in inspections:
-        r = httpx.post(f"{insp_base}/v1/inspections/{iid}/start", headers=member, timeout=10)
-        if r.status_code != 200:
-            raise RuntimeError(f"start failed: {r.status_code} {r.text}")
-
-    finding = {"id": "{uuid}", "criterion_code": "1.2", "severity": "moderate",
-               "description": "Tiếp nhận hồ sơ thủ tục hành chính quá hạn so với quy định, không có phiếu hẹn trả"}
-    finding_targets = [{"method": "POST", "path": f"/v1/inspections/{iid}/findings", "headers": member, "body": finding}
-                       for iid in inspections]
-    health = [{"method": "GET", "path": "/healthz"}]
     rows: list[Row] = []
-    base = load({"base": insp_base, "targets": health, "count": count, "concurrency": concurrency, "warmup": 20})
-    spy = profile(insp, "api-inspections-findings")
-    most = load({"base": insp_base, "targets": finding_targets, "count": count, "concurrency": concurrency, "warmup": 20})
-    if spy:
-        spy.send_signal(signal.SIGINT), spy.wait(30)
-    insp.sample()
-    rows.append(_row("2 API", f"POST finding, {concurrency} concurrent, as fast as it answers", most, base,
-                     "≥ 500/s, p99 < 100 ms", lambda rps, p99: rps >= 500 and p99 < 0.1))
-    paced = load({"base": insp_base, "targets": finding_targets, "count": count, "concurrency": 64, "rate": 500})
-    insp.sample()
-    rows.append(_row("2 API", "POST finding, paced at 500/s (latency from the scheduled send)", paced, base,
-                     "p99 < 100 ms at 500/s", lambda rps, p99: rps >= 480 and p99 < 0.1))
+    memory: dict[str, float] = {}
+    for n, workers in enumerate(worker_counts()):
+        got, mem = findings(stack, insp_url, inspections, count, concurrency, workers, started=n > 0)
+        rows += got
+        memory.update(mem)
+    an, an_base = serve(stack, ANALYTICS, an_url, "api-analytics")
+    health = [{"method": "GET", "path": "/healthz"}]
 
     dashboards = ["violations", "repeat-violations", "remediation", "risk", "scorecards", "coverage"]
     targets = []
@@ -162,5 +187,5 @@ def run(stack: Stack, count: int, dashboard_findings: int, concurrency: int = 16
         rows.append(_row("2 API", f"GET dashboard {name} alone, 4 concurrent", per_kind[name], dash_base,
                          "p99 < 50 ms", lambda rps, p99: p99 < 0.05))
     an.sample()
-    insp.stop(), an.stop()
-    return rows, {"inspections api": insp.peak_mib, "analytics api": an.peak_mib}
+    an.stop()
+    return rows, {**memory, "analytics api": an.peak_mib}

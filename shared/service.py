@@ -103,10 +103,9 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> int:
     if args.cmd == "migrate":
         print(json.dumps({"applied": definition.migrate(settings)}))
     elif args.cmd == "api":
-        import uvicorn
+        from shared.serving import serve
 
-        uvicorn.run(definition.create_app(definition.runtime(settings)), host=settings.api_host, port=settings.api_port,
-                    log_config=None, access_log=False)
+        serve(definition, settings)
     elif args.cmd in ("relay", "consume", "workers"):
         targets: list[Callable[[threading.Event], None]] = []
         if args.cmd in ("relay", "workers"):

@@ -35,6 +35,7 @@ class ServiceSettings(BaseSettings):
     log_level: str = Field("INFO", description="Log level")
     api_host: str = Field("127.0.0.1", description="Address the API binds")
     api_port: int = Field(8000, description="Port the API binds")
+    api_workers: int = Field(1, description="API worker processes sharing the port (uvicorn --workers); metrics count them all")
     worker_metrics_port: int = Field(0, description="Prometheus port of the relay/consumer processes; 0 = off")
     relay_batch_size: int = Field(1000, description="Outbox rows the relay publishes per batch")
     relay_poll_seconds: float = Field(1.0, description="Relay wakes at least this often when no NOTIFY arrives")

@@ -292,3 +292,30 @@ def test_another_tenants_records_are_404(world, service_harness):
     assert c.get(f"/v1/inspections/{iid}", headers=world.viewer).json()["unit_id"] == world.unit_id
     central = world.svc.auth("*", "central_viewer")
     assert c.get(f"/v1/inspections/{iid}", headers=central).status_code == 200
+
+
+def test_a_finding_is_checked_against_its_inspections_checklist_version(world):
+    c = world.svc.client
+    checklist = uid()
+    pinned, latest = uid(), uid()
+    for iid, version in ((pinned, 1), (latest, None)):
+        feed(world.svc, world.tenant, "inspection.scheduled",
+             scheduled_event(iid, world.unit_id, checklist_id=checklist, checklist_version=version))
+        assert c.post(f"/v1/inspections/{iid}/start", headers=world.member).status_code == 200
+
+    def post(iid: str, code: str):
+        return c.post(f"/v1/inspections/{iid}/findings", headers=world.member,
+                      json={"id": uid(), "criterion_code": code, "severity": "minor", "description": "x"})
+
+    assert post(pinned, "7.7").status_code == 201  # the checklist is not replicated yet: any code is taken
+    for version, codes in ((1, ["1", "1.2"]), (2, ["1", "2.1"])):
+        feed(world.svc, world.tenant, "checklist.published", {
+            "checklist_id": checklist, "version": version, "title": f"Nội dung kiểm tra {version}",
+            "criteria": [{"code": code, "title": code, "parent_code": None} for code in codes]})
+    assert post(pinned, "1.2").status_code == 201
+    refused = post(pinned, "2.1")
+    assert refused.status_code == 422 and refused.json()["field"] == "body.criterion_code"
+    assert post(latest, "2.1").status_code == 201 and post(latest, "1.2").status_code == 422
+    # What the create answers is what a later read shows.
+    made = world.finding(latest, criterion_code="1", officials=[{"name": "Võ Văn Tâm", "position": "Văn thư"}])
+    assert c.get(f"/v1/findings/{made['id']}", headers=world.member).json() == made

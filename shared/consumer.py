@@ -14,9 +14,8 @@ import json
 import logging
 import threading
 import traceback
-import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import psycopg
@@ -70,6 +69,13 @@ class Raw:
     @classmethod
     def of(cls, msg: Message) -> "Raw":
         return cls(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), list(msg.headers() or []))
+
+
+@dataclass
+class Admission:
+    """A decoded batch: the events to apply, in order, and the poison messages with their reasons."""
+    events: list[Event] = field(default_factory=list)
+    dead: list[tuple[Raw, str]] = field(default_factory=list)
 
 
 class EventConsumer:
@@ -165,33 +171,35 @@ class EventConsumer:
         DEAD_LETTERS.labels(self.service, self.name).inc(len(dead))
 
     # -- the batch loop -----------------------------------------------------------------------
-    def process(self, conn: psycopg.Connection, raws: list[Raw]) -> list[tuple[Raw, str]]:
+    def admit(self, raws: list[Raw]) -> "Admission":
+        """Decode and check a batch, without the database (a rebuild does it ahead, in another thread)."""
+        admission = Admission()
+        for raw in raws:
+            event, refusal = self._admit(raw)
+            if refusal is not None:
+                admission.dead.append((raw, refusal))
+            elif event is not None:
+                admission.events.append(event)
+        return admission
+
+    def process(self, conn: psycopg.Connection, raws: list[Raw], admission: "Admission | None" = None) -> list[tuple[Raw, str]]:
         """Apply a batch in one transaction; returns the dead letters it recorded.
 
         The batch is first applied set-based, without savepoints; only when something fails is it rolled
         back and applied again with one savepoint per message, which isolates the poison message.
+        ``admission`` is ``admit(raws)`` when the caller already has it.
         """
         try:
-            return self._process_set(conn, raws)
+            return self._process_set(conn, admission or self.admit(raws))
         except _HandlerFailed:
             return self._process_isolated(conn, raws)
 
-    def _process_set(self, conn: psycopg.Connection, raws: list[Raw]) -> list[tuple[Raw, str]]:
-        dead: list[tuple[Raw, str]] = []
-        admitted: list[Event] = []
-        ignored = 0
+    def _process_set(self, conn: psycopg.Connection, admission: "Admission") -> list[tuple[Raw, str]]:
         try:
             with conn.transaction():
-                for raw in raws:
-                    event, refusal = self._admit(raw)
-                    if refusal is not None:
-                        self._record_dead(conn, raw, refusal)
-                        dead.append((raw, refusal))
-                    elif event is None:
-                        ignored += 1
-                    else:
-                        admitted.append(event)
-                fresh = self._claim(conn, admitted)
+                for raw, refusal in admission.dead:
+                    self._record_dead(conn, raw, refusal)
+                fresh = self._claim(conn, admission.events)
                 for event_type, tenant, events in self._runs(fresh):
                     self._apply_run(conn, event_type, tenant, events)
         except TRANSIENT:
@@ -204,27 +212,28 @@ class EventConsumer:
         self.applied_total += len(fresh)
         for event_type, n in Counter(e.type for e in fresh).items():
             EVENTS_CONSUMED.labels(self.service, self.name, event_type).inc(n)
-        if len(admitted) > len(fresh):
-            EVENTS_DUPLICATE.labels(self.service, self.name).inc(len(admitted) - len(fresh))
-        return dead
+        if len(admission.events) > len(fresh):
+            EVENTS_DUPLICATE.labels(self.service, self.name).inc(len(admission.events) - len(fresh))
+        return list(admission.dead)
 
     def _claim(self, conn: psycopg.Connection, events: list[Event]) -> list[Event]:
         """Insert the inbox rows of a batch in one statement; returns the events not applied before, in order."""
-        if not events:
-            return []
-        with conn.cursor(row_factory=tuple_row) as cur:
-            claimed = {row[0] for row in cur.execute(
-                "INSERT INTO processed_events (consumer, event_id, tenant, type) "
-                "SELECT %s, e.id, e.tenant, e.type FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS e(id, tenant, type) "
-                "ON CONFLICT DO NOTHING RETURNING event_id",
-                [self.name, [e.id for e in events], [e.tenant for e in events], [e.type for e in events]])}
-        fresh = []
+        fresh, seen = [], set()
         for event in events:
-            key = uuid.UUID(event.id)
-            if key in claimed:
-                claimed.discard(key)  # the same id twice in one batch: the second is a duplicate
+            if event.id not in seen:  # ids are canonical (Event.from_kafka): the same id twice is a duplicate
+                seen.add(event.id)
                 fresh.append(event)
-        return fresh
+        if not fresh:
+            return []
+        # Only the ids already in the inbox come back: usually none, so nothing to transfer.
+        with conn.cursor(row_factory=tuple_row) as cur:
+            known = {row[0] for row in cur.execute(
+                "WITH e AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS e(id, tenant, type)), "
+                "ins AS (INSERT INTO processed_events (consumer, event_id, tenant, type) SELECT %s, id, tenant, type FROM e "
+                "ON CONFLICT DO NOTHING RETURNING event_id) "
+                "SELECT id::text FROM e WHERE id NOT IN (SELECT event_id FROM ins)",
+                [[e.id for e in fresh], [e.tenant for e in fresh], [e.type for e in fresh], self.name])}
+        return [e for e in fresh if e.id not in known] if known else fresh
 
     def _runs(self, events: list[Event]) -> Iterator[tuple[str, str, list[Event]]]:
         """(type, tenant, events) in arrival order: one event each, or a run of one set-based type per tenant."""

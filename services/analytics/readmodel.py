@@ -61,18 +61,18 @@ def _insert_facts(conn: psycopg.Connection, table: str, key: str, tenant: str, c
         params[name] = [row[i] for row in unique]
     arrays = ", ".join(f"%({n})s::{types[n]}[]" for n in names)
     counted = f", counted AS ({counter})" if counter else ""
-    new = conn.execute(
+    inserted = conn.execute(
         f"WITH input AS (SELECT * FROM unnest({arrays}) AS i({', '.join(names)})), "
         f"new AS (INSERT INTO {table} (tenant, {', '.join(stored)}) SELECT %(tenant)s, {', '.join(stored)} FROM input "
         f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}), "
         f"fresh AS (SELECT input.* FROM input JOIN new USING ({key})){counted} "
-        f"SELECT {key}::text AS id FROM new", params).fetchall()
-    if len(new) == len(unique):
+        f"SELECT count(*) AS n FROM new", params).fetchone()["n"]
+    if inserted == len(unique):
         return
-    known = [str(k) for k in params[key] if str(k) not in {r["id"] for r in new}]
-    ours = conn.execute(f"SELECT count(*) AS n FROM {table} WHERE {key} = ANY(%s::uuid[]) AND tenant = %s",
-                        [known, tenant]).fetchone()["n"]
-    if ours < len(known):
+    # Some were known: every id is in the table now, and each must be this tenant's.
+    ours = conn.execute(f"SELECT count(*) AS n FROM {table} WHERE {key} = ANY(%s::{types[key]}[]) AND tenant = %s",
+                        [params[key], tenant]).fetchone()["n"]
+    if ours < len(unique):
         raise TenantMismatch(f"a {table} id belongs to another tenant")
 
 

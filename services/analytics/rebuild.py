@@ -16,16 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import queue
 import sys
 import threading
 import uuid
+from typing import Iterator
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from psycopg.rows import dict_row
 
 from services.analytics.readmodel import HANDLERS, READ_MODEL_TABLES
-from shared.consumer import EventConsumer, Raw
+from shared.consumer import Admission, EventConsumer, Raw
 from shared.errors import Conflict
 from shared.kafka import consumer_config
 from shared.runtime import Runtime
@@ -81,6 +83,48 @@ def _applier(runtime: Runtime) -> EventConsumer:
                          handlers=dict(HANDLERS))
 
 
+def _read_ahead(batches: Iterator[list[Raw]], applier: EventConsumer, depth: int = 2) -> Iterator[tuple[list[Raw], Admission]]:
+    """Read and decode the next batches in a thread while the current one is applied.
+
+    Decoding is Python work and applying is mostly PostgreSQL's: the thread takes the GIL while the
+    applier waits on the database, so the two overlap instead of taking turns.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+    done = threading.Event()
+
+    def put(item) -> bool:
+        while not done.is_set():
+            try:
+                ready.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fill() -> None:
+        try:
+            for raws in batches:
+                if not put((raws, applier.admit(raws))):
+                    return
+            put(None)
+        except BaseException as exc:  # handed over: the applier raises it
+            put(exc)
+
+    thread = threading.Thread(target=fill, daemon=True, name="rebuild-read-ahead")
+    thread.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        done.set()
+        thread.join(timeout=30)
+
+
 def _replay_topics(runtime: Runtime, run_id: int, stop: threading.Event) -> int:
     applier = _applier(runtime)
     # The shared configuration plus end-of-partition events: the replay stops where each partition
@@ -100,10 +144,11 @@ def _replay_topics(runtime: Runtime, run_id: int, stop: threading.Event) -> int:
         _progress(runtime, run_id, total=sum(ends[k] - starts[k] for k in ends))
         consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
         remaining = set(ends)
-        with psycopg.connect(runtime.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
+
+        def batches() -> Iterator[list[Raw]]:
             while remaining and not stop.is_set():
                 raws = []
-                for msg in consumer.consume(runtime.settings.consumer_batch_size, timeout=0.5):
+                for msg in consumer.consume(runtime.settings.rebuild_batch_size, timeout=0.5):
                     key = (msg.topic(), msg.partition())
                     if msg.error() is not None:
                         if msg.error().code() == KafkaError._PARTITION_EOF:
@@ -115,13 +160,31 @@ def _replay_topics(runtime: Runtime, run_id: int, stop: threading.Event) -> int:
                     if key in remaining:
                         raws.append(Raw.of(msg))
                         ends[key] = max(ends[key], msg.offset() + 1)
+                yield raws
+
+        with psycopg.connect(runtime.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
+            for raws, admission in _read_ahead(batches(), applier):
                 if raws:
-                    applier.process(conn, raws)
+                    applier.process(conn, raws, admission)
                     handled += len(raws)
                 _progress(runtime, run_id, applied=handled, total=sum(ends[k] - starts[k] for k in ends))
     finally:
         consumer.close()
     return handled
+
+
+def _outbox_batches(url: str, size: int, stop: threading.Event) -> Iterator[list[Raw]]:
+    """An outbox in order of commit sequence, as Kafka messages would carry it."""
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as src:
+        last = 0
+        while not stop.is_set():
+            rows = src.execute("SELECT seq, topic, key, headers, payload::text AS payload FROM outbox "
+                               "WHERE seq > %s ORDER BY seq LIMIT %s", [last, size]).fetchall()
+            if not rows:
+                return
+            yield [Raw(r["topic"], 0, r["seq"], r["key"].encode("utf-8"), r["payload"].encode("utf-8"),
+                       [(k, v.encode("utf-8")) for k, v in r["headers"]]) for r in rows]
+            last = rows[-1]["seq"]
 
 
 def _replay_outboxes(runtime: Runtime, run_id: int, urls: list[str], stop: threading.Event) -> int:
@@ -132,22 +195,12 @@ def _replay_outboxes(runtime: Runtime, run_id: int, urls: list[str], stop: threa
             total += src.execute("SELECT count(*) FROM outbox").fetchone()[0]
     _progress(runtime, run_id, total=total)
     handled = 0
-    batch = runtime.settings.consumer_batch_size
     with psycopg.connect(runtime.settings.database_url, autocommit=True, row_factory=dict_row) as conn:
         for url in urls:
-            with psycopg.connect(url, autocommit=True, row_factory=dict_row) as src:
-                last = 0
-                while not stop.is_set():
-                    rows = src.execute("SELECT seq, topic, key, headers, payload::text AS payload FROM outbox "
-                                       "WHERE seq > %s ORDER BY seq LIMIT %s", [last, batch]).fetchall()
-                    if not rows:
-                        break
-                    raws = [Raw(r["topic"], 0, r["seq"], r["key"].encode("utf-8"), r["payload"].encode("utf-8"),
-                                [(k, v.encode("utf-8")) for k, v in r["headers"]]) for r in rows]
-                    applier.process(conn, raws)
-                    handled += len(raws)
-                    last = rows[-1]["seq"]
-                    _progress(runtime, run_id, applied=handled)
+            for raws, admission in _read_ahead(_outbox_batches(url, runtime.settings.rebuild_batch_size, stop), applier):
+                applier.process(conn, raws, admission)
+                handled += len(raws)
+                _progress(runtime, run_id, applied=handled)
     return handled
 
 

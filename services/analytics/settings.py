@@ -9,5 +9,7 @@ from shared.settings import ServiceSettings, service_config
 class AnalyticsSettings(ServiceSettings):
     model_config = service_config("ANALYTICS_")
 
+    rebuild_batch_size: int = Field(5000, ge=1, le=100_000, description="Events a rebuild applies per database transaction "
+                                    "(more than the live consumer: larger sets of findings per statement, and nobody waits on one event)")
     report_issuing_body: str = Field("SỞ NỘI VỤ", description="Body that issues the annual report (under the province's People's Committee)")
     report_signer_title: str = Field("GIÁM ĐỐC", description="Title of the annual report's signer")

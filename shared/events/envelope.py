@@ -71,7 +71,7 @@ class Event:
         if not isinstance(data, dict):
             raise EnvelopeError("payload is not a JSON object")
         try:
-            uuid.UUID(attrs["id"])
+            event_id = str(uuid.UUID(attrs["id"]))  # canonical, so equal ids compare equal as text
         except ValueError as exc:
             raise EnvelopeError("ce_id is not a UUID") from exc
         return cls(
@@ -81,7 +81,7 @@ class Event:
             subject=attrs.get("subject", ""),
             data=data,
             dataschema=attrs["dataschema"],
-            id=attrs["id"],
+            id=event_id,
             time=attrs.get("time", ""),
             specversion=attrs["specversion"],
             datacontenttype=content_type or CONTENT_TYPE,

@@ -103,7 +103,7 @@ def fill(url: str, n_findings: int, communes: int = 100, seed: int = 5) -> dict[
                      "SELECT tenant, unit_id, date_trunc('month', concluded_on)::date, count(*) FROM inspections "
                      "WHERE concluded_on IS NOT NULL GROUP BY 1, 2, 3 "
                      "ON CONFLICT (tenant, month, unit_id) DO UPDATE SET done = c.done + EXCLUDED.done")
-        conn.execute(remediation_counts.RECOUNT)
+        conn.execute(f"INSERT INTO remediation_counts (tenant, unit_id, month, total, on_time, late) {remediation_counts.RECOUNT}")
         for table in ("units", "inspections", "findings", "remediations", "violation_counts", "inspection_counts"):
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         conn.execute("ANALYZE")

@@ -14,8 +14,8 @@ import psycopg
 
 from services.analytics import store
 from services.analytics.domain import (
-    Assessment, Discipline, Period, Remediation, UnitInfo, attribute, group_violations, rank_by_risk, rate, ratio,
-    remediation_summary, remediation_totals, repeat_violations, score_official, unit_label, unit_level, units_existing,
+    Assessment, Discipline, Period, Remediation, UnitInfo, ViolationCount, attribute, group_violations, rank_by_risk, rate,
+    ratio, remediation_summary, remediation_totals, repeat_violations, score_official, unit_label, unit_level, units_existing,
 )
 from shared.coverage import CoverageRule, Unit, ancestor_at, evaluate
 
@@ -247,9 +247,9 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
             done += r["done"]
             if r["done"]:
                 inspected.add(owner)
-    total = sum(c.n for c in ctx.read(store.violation_counts, period, (), by_unit=ctx.by_unit)
-                if not ctx.by_unit or ctx.keep(ctx.owner(c.unit_id)))
-    candidates = ctx.read(store.violation_counts, period, ("criterion_code",), repeat_candidates=ctx.repeat_candidates())
+    violations = ctx.read(store.violations_by_unit, period, not ctx.repeat_candidates())
+    total = sum(r["n"] for r in violations if not ctx.by_unit or ctx.keep(ctx.owner(r["unit_id"])))
+    candidates = [ViolationCount(r["unit_id"], None, r["criterion_code"], None, r["top"]) for r in violations]
     checked = late = 0
     for r in ctx.read(store.dossier_counts, period):
         if ctx.keep(ctx.owner(r["unit_id"])):

@@ -17,10 +17,11 @@ from services.analytics.domain import contribution_delta, remediation_contributi
 
 COLUMNS = ("total", "on_time", "late")
 
-# The counters summed from the rows, with the handlers' rule (what the migration and the benchmark fill use).
-RECOUNT = ("INSERT INTO remediation_counts (tenant, unit_id, month, total, on_time, late) "
-           "SELECT tenant, unit_id, date_trunc('month', deadline)::date, count(*), "
-           "count(*) FILTER (WHERE accepted_on <= deadline), count(*) FILTER (WHERE accepted_on > deadline) "
+# The counters summed from the rows with the handlers' rule: what the migration and the benchmark's
+# fill insert, and what the tests compare the handlers' counters with.
+RECOUNT = ("SELECT tenant, unit_id, date_trunc('month', deadline)::date AS month, count(*)::int AS total, "
+           "(count(*) FILTER (WHERE accepted_on <= deadline))::int AS on_time, "
+           "(count(*) FILTER (WHERE accepted_on > deadline))::int AS late "
            "FROM remediations WHERE deadline IS NOT NULL GROUP BY 1, 2, 3")
 
 

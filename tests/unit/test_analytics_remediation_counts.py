@@ -1,0 +1,52 @@
+"""Remediation counters (pure rules): what a remediation contributes, and that counters give remediation_summary's figures."""
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date, timedelta
+
+from services.analytics.domain import (
+    Remediation, contribution_delta, remediation_contributions, remediation_summary, remediation_totals,
+)
+
+
+def row(deadline, accepted_on=None, unit="u1"):
+    return {"unit_id": unit, "deadline": deadline, "accepted_on": accepted_on}
+
+
+def test_a_remediation_counts_in_its_deadline_month_once_the_deadline_is_known():
+    assert remediation_contributions(None) == Counter()
+    assert remediation_contributions(row(None, date(2025, 8, 1))) == Counter()  # a verification before the assignment
+    assert remediation_contributions(row(date(2025, 8, 21))) == {("u1", date(2025, 8, 1), "total"): 1}
+    assert remediation_contributions(row(date(2025, 8, 21), date(2025, 8, 21))) == {
+        ("u1", date(2025, 8, 1), "total"): 1, ("u1", date(2025, 8, 1), "on_time"): 1}
+    assert remediation_contributions(row(date(2025, 8, 21), date(2025, 8, 22))) == {
+        ("u1", date(2025, 8, 1), "total"): 1, ("u1", date(2025, 8, 1), "late"): 1}
+
+
+def test_an_extension_moves_the_remediation_to_its_new_month_and_can_make_it_on_time():
+    before, after = row(date(2025, 7, 21), date(2025, 8, 1)), row(date(2025, 8, 21), date(2025, 8, 1))
+    assert contribution_delta(before, after, remediation_contributions) == {
+        ("u1", date(2025, 7, 1), "total"): -1, ("u1", date(2025, 7, 1), "late"): -1,
+        ("u1", date(2025, 8, 1), "total"): 1, ("u1", date(2025, 8, 1), "on_time"): 1}
+    assert contribution_delta(after, after, remediation_contributions) == {}  # the same event again moves nothing
+
+
+def test_counters_and_open_rows_give_the_figures_of_every_row():
+    rng = random.Random(4)
+    for _ in range(200):
+        today = date(2025, 1, 1) + timedelta(days=rng.randrange(400))
+        items = []
+        for i in range(rng.randrange(12)):
+            deadline = date(2025, 1, 1) + timedelta(days=rng.randrange(365))
+            accepted = deadline + timedelta(days=rng.randrange(-30, 30)) if rng.random() < 0.6 else None
+            items.append(Remediation(f"r{i}", "u1", deadline, accepted, deadline - timedelta(days=rng.randrange(90))))
+        counts: Counter = Counter()
+        for r in items:
+            for (_unit, _month, column), n in remediation_contributions(row(r.deadline, r.accepted_on)).items():
+                counts[column] += n
+        overdue = sum(1 for r in items if r.accepted_on is None and r.deadline < today)
+        whole = remediation_summary(items, today)
+        assert remediation_totals(**counts, overdue=overdue) == {k: whole[k] for k in ("due", "on_time", "on_time_rate", "open", "overdue")}
+        still_open = [r for r in items if r.accepted_on is None]
+        assert remediation_summary(still_open, today, counts["on_time"], counts["late"]) == whole

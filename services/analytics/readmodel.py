@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import psycopg.errors
 
-from services.analytics.domain import contribution_delta, local_date, month_of
+from services.analytics.domain import contribution_delta, local_date
 from services.analytics.remediation_counts import merge as merge_remediation
 from shared.consumer import batch_handler
 from shared.events import Event
@@ -40,12 +40,11 @@ def _insert_once(conn: psycopg.Connection, table: str, key: str, row: dict[str, 
 
 
 def _insert_facts(conn: psycopg.Connection, table: str, key: str, tenant: str, columns: dict[str, str],
-                  rows: list[tuple], *, extra: dict[str, str] | None = None, counter: str = "") -> None:
+                  rows: list[tuple], *, counter: str = "") -> None:
     """Insert facts unless their ids are known, in one statement, and count the new ones.
 
-    ``columns`` maps each stored column to its SQL type, the first being ``key``; ``extra`` columns
-    (a counter key such as the month) follow them in ``rows`` and are only seen by ``counter``: an
-    ``INSERT ... SELECT ... FROM fresh`` over the rows that were new, with ``%(tenant)s``.
+    ``columns`` maps each column of ``rows`` to its SQL type, the first being ``key``. ``counter`` is
+    an ``INSERT ... SELECT ... FROM new`` over the rows that were new, with ``%(tenant)s``.
     Raises if a known id belongs to another tenant.
     """
     seen: set = set()
@@ -54,23 +53,21 @@ def _insert_facts(conn: psycopg.Connection, table: str, key: str, tenant: str, c
         if row[0] not in seen:
             seen.add(row[0])
             unique.append(row)
-    types = {**columns, **(extra or {})}
-    names, stored = list(types), list(columns)
+    names = list(columns)
     params: dict[str, Any] = {"tenant": tenant}
     for i, name in enumerate(names):
         params[name] = [row[i] for row in unique]
-    arrays = ", ".join(f"%({n})s::{types[n]}[]" for n in names)
+    arrays = ", ".join(f"%({n})s::{columns[n]}[]" for n in names)
     counted = f", counted AS ({counter})" if counter else ""
     inserted = conn.execute(
         f"WITH input AS (SELECT * FROM unnest({arrays}) AS i({', '.join(names)})), "
-        f"new AS (INSERT INTO {table} (tenant, {', '.join(stored)}) SELECT %(tenant)s, {', '.join(stored)} FROM input "
-        f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}), "
-        f"fresh AS (SELECT input.* FROM input JOIN new USING ({key})){counted} "
+        f"new AS (INSERT INTO {table} (tenant, {', '.join(names)}) SELECT %(tenant)s, {', '.join(names)} FROM input "
+        f"ON CONFLICT ({key}) DO NOTHING RETURNING *){counted} "
         f"SELECT count(*) AS n FROM new", params).fetchone()["n"]
     if inserted == len(unique):
         return
     # Some were known: every id is in the table now, and each must be this tenant's.
-    ours = conn.execute(f"SELECT count(*) AS n FROM {table} WHERE {key} = ANY(%s::{types[key]}[]) AND tenant = %s",
+    ours = conn.execute(f"SELECT count(*) AS n FROM {table} WHERE {key} = ANY(%s::{columns[key]}[]) AND tenant = %s",
                         [params[key], tenant]).fetchone()["n"]
     if ours < len(unique):
         raise TenantMismatch(f"a {table} id belongs to another tenant")
@@ -271,6 +268,10 @@ def on_inspection_closed(conn: psycopg.Connection, event: Event) -> None:
 
 
 # -- findings and checks ----------------------------------------------------------------------
+# domain.month_of in SQL: the key of the monthly counters.
+_MONTH_OF = "date_trunc('month', {})::date"
+
+
 @batch_handler
 def on_violation_recorded(conn: psycopg.Connection, events: list[Event]) -> None:
     """Each finding once, and its counter per unit/month/criterion/severity (a set of findings at a time)."""
@@ -279,15 +280,14 @@ def on_violation_recorded(conn: psycopg.Connection, events: list[Event]) -> None
     rows = []
     for e in events:
         d = e.data
-        recorded_on = local_date(d["recorded_at"])
-        rows.append((d["finding_id"], d["inspection_id"], d["unit_id"], d["criterion_code"], d["severity"], recorded_on,
-                     d["officials_count"], month_of(recorded_on)))
+        rows.append((d["finding_id"], d["inspection_id"], d["unit_id"], d["criterion_code"], d["severity"],
+                     local_date(d["recorded_at"]), d["officials_count"]))
     _insert_facts(conn, "findings", "finding_id", tenant, {
         "finding_id": "uuid", "inspection_id": "uuid", "unit_id": "uuid", "criterion_code": "text", "severity": "text",
-        "recorded_on": "date", "officials_count": "integer"}, rows, extra={"month": "date"},
+        "recorded_on": "date", "officials_count": "integer"}, rows,
         counter="INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) "
-                "SELECT %(tenant)s, unit_id, month, criterion_code, severity, count(*) FROM fresh "
-                "GROUP BY unit_id, month, criterion_code, severity "
+                f"SELECT %(tenant)s, unit_id, {_MONTH_OF.format('recorded_on')}, criterion_code, severity, count(*) FROM new "
+                "GROUP BY 2, 3, 4, 5 "
                 "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + EXCLUDED.n")
 
 
@@ -299,15 +299,14 @@ def on_dossier_checked(conn: psycopg.Connection, events: list[Event]) -> None:
     rows = []
     for e in events:
         d = e.data
-        received = local_date(d["received_on"])
-        rows.append((d["check_id"], d["inspection_id"], d["unit_id"], d["dossier_code"], d["field"], received,
-                     d["days_late"], d["late"], month_of(received)))
+        rows.append((d["check_id"], d["inspection_id"], d["unit_id"], d["dossier_code"], d["field"],
+                     local_date(d["received_on"]), d["days_late"], d["late"]))
     _insert_facts(conn, "dossier_checks", "check_id", tenant, {
         "check_id": "uuid", "inspection_id": "uuid", "unit_id": "uuid", "dossier_code": "text", "field": "text",
-        "received_on": "date", "days_late": "integer", "late": "boolean"}, rows, extra={"month": "date"},
+        "received_on": "date", "days_late": "integer", "late": "boolean"}, rows,
         counter="INSERT INTO dossier_counts (tenant, unit_id, month, field, checked, late, days_late_sum) "
-                "SELECT %(tenant)s, unit_id, month, field, count(*), count(*) FILTER (WHERE late), "
-                "coalesce(sum(days_late) FILTER (WHERE late), 0) FROM fresh GROUP BY unit_id, month, field "
+                f"SELECT %(tenant)s, unit_id, {_MONTH_OF.format('received_on')}, field, count(*), count(*) FILTER (WHERE late), "
+                "coalesce(sum(days_late) FILTER (WHERE late), 0) FROM new GROUP BY 2, 3, 4 "
                 "ON CONFLICT (tenant, month, unit_id, field) DO UPDATE SET checked = dossier_counts.checked + EXCLUDED.checked, "
                 "late = dossier_counts.late + EXCLUDED.late, days_late_sum = dossier_counts.days_late_sum + EXCLUDED.days_late_sum")
 

@@ -87,7 +87,9 @@ def _read_ahead(batches: Iterator[list[Raw]], applier: EventConsumer, depth: int
     """Read and decode the next batches in a thread while the current one is applied.
 
     Decoding is Python work and applying is mostly PostgreSQL's: the thread takes the GIL while the
-    applier waits on the database, so the two overlap instead of taking turns.
+    applier waits on the database, so the two overlap instead of taking turns. (Applying on several
+    connections at once was tried: it lets another tenant's claim on an id win a race the original
+    order would have refused.)
     """
     ready: queue.Queue = queue.Queue(maxsize=depth)
     done = threading.Event()

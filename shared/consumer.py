@@ -227,12 +227,13 @@ class EventConsumer:
             return []
         # Only the ids already in the inbox come back: usually none, so nothing to transfer.
         with conn.cursor(row_factory=tuple_row) as cur:
+            # One JSON document for the batch: cheaper to send than three arrays adapted value by value.
+            rows = json.dumps([{"id": e.id, "tenant": e.tenant, "type": e.type} for e in fresh], ensure_ascii=False)
             known = {row[0] for row in cur.execute(
-                "WITH e AS (SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS e(id, tenant, type)), "
+                "WITH e AS (SELECT * FROM json_to_recordset(%s::json) AS e(id uuid, tenant text, type text)), "
                 "ins AS (INSERT INTO processed_events (consumer, event_id, tenant, type) SELECT %s, id, tenant, type FROM e "
                 "ON CONFLICT DO NOTHING RETURNING event_id) "
-                "SELECT id::text FROM e WHERE id NOT IN (SELECT event_id FROM ins)",
-                [[e.id for e in fresh], [e.tenant for e in fresh], [e.type for e in fresh], self.name])}
+                "SELECT id::text FROM e WHERE id NOT IN (SELECT event_id FROM ins)", [rows, self.name])}
         return [e for e in fresh if e.id not in known] if known else fresh
 
     def _runs(self, events: list[Event]) -> Iterator[tuple[str, str, list[Event]]]:

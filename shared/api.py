@@ -289,7 +289,10 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
             if manage_runtime:
                 runtime.close()
 
-    app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan)
+    # Tracing and metrics are our own (trace ids in logs and Kafka headers, Prometheus); FastAPI's
+    # OpenTelemetry bridge would otherwise ask on every request whether a provider was configured.
+    app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.runtime = runtime
     service = runtime.service
 

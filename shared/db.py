@@ -57,11 +57,19 @@ class Database:
         self.pool.close()
 
     @contextmanager
-    def tx(self, tenant: str | None, actor: str | None = None) -> Iterator[psycopg.Connection]:
+    def tx(self, tenant: str | None, actor: str | None = None, *, pipeline: bool = False) -> Iterator[psycopg.Connection]:
         """One transaction; row-level security sees only ``tenant`` (``'*'`` for system work).
 
         ``actor`` (default: the current request's token subject) is what the audit trail records.
+        With ``pipeline`` the whole transaction runs in psycopg's pipeline mode: statements are sent
+        when a result is first read, and the rest with the COMMIT, so a hot path written as "queue,
+        then read" costs one round trip per read. Errors then surface at that read or at the end of
+        the block, not at the statement that caused them.
         """
+        if pipeline:
+            with self._pipelined(tenant, actor) as conn:
+                yield conn
+            return
         with self.pool.connection() as conn:
             # BEGIN and the settings go in one round trip (a simple query may hold several statements;
             # the values are quoted by the driver): every request saves one trip to the server.
@@ -72,6 +80,20 @@ class Database:
                 _rollback_quietly(conn)
                 raise
             conn.execute("COMMIT")
+
+    @contextmanager
+    def _pipelined(self, tenant: str | None, actor: str | None) -> Iterator[psycopg.Connection]:
+        with self.pool.connection() as conn:
+            try:
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    conn.execute("SELECT set_config('app.tenant', %s, true), set_config('app.actor', %s, true)",
+                                 [tenant or "", actor or actor_var.get() or "system"])
+                    yield conn
+                    conn.execute("COMMIT")
+            except BaseException:
+                _rollback_quietly(conn)
+                raise
 
     def ping(self) -> bool:
         try:

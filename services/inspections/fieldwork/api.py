@@ -167,7 +167,9 @@ def add_finding(inspection_id: uuid.UUID, body: FindingCreate, request: Request,
     principal.require("inspections:write")
     tenant = principal.write_scope()
     now = runtime.clock()
-    with runtime.db.tx(tenant) as conn, unique_ids("finding"):
+    # Pipelined: the claim and the inspection go in one round trip, the finding, its outbox event and
+    # the COMMIT in another. The unique-id guard is outside, because errors arrive with the COMMIT.
+    with unique_ids("finding"), runtime.db.tx(tenant, pipeline=True) as conn:
         new, inspection = fw.claim_finding(conn, tenant, str(body.id),
                                            {"inspection_id": str(inspection_id), **body.model_dump(mode="json")},
                                            str(inspection_id), body.criterion_code)
@@ -179,9 +181,8 @@ def add_finding(inspection_id: uuid.UUID, body: FindingCreate, request: Request,
         data = body.model_dump()
         data["unit_id"] = data["unit_id"] or inspection["unit_id"]
         reader = _officials_reader(principal, request.url.path)
-        row = fw.add_finding(conn, runtime.outbox, tenant, inspection, data, by=actor(principal), now=now, reader=reader)
-        view = new_finding_view(row, data["officials"] if reader else None)
-    return created(view, True)
+        stored = fw.add_finding(conn, runtime.outbox, tenant, inspection, data, by=actor(principal), now=now, reader=reader)
+    return created(new_finding_view(stored.fetchone(), data["officials"] if reader else None), True)
 
 
 @router.get("/inspections/{inspection_id}/findings", summary="Findings of an inspection")

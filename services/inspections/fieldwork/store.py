@@ -51,42 +51,41 @@ _INSPECTION_WITH_CRITERION = (
 
 def claim_finding(conn: psycopg.Connection, tenant: str, finding_id: str, payload: Any, inspection_id: str,
                   criterion_code: str) -> tuple[bool, dict[str, Any] | None]:
-    """Claim the finding's client id and read its inspection (with ``criterion_listed``) in one round trip.
+    """Claim the finding's client id and read its inspection (with ``criterion_listed``); in a pipelined
+    transaction both go in one round trip.
 
     Returns (new, inspection); the inspection is None when this tenant has none with that id.
     """
-    with conn.pipeline():
-        outcome = store.send_claim(conn, tenant, "finding", finding_id, payload)
-        inspection = conn.execute(_INSPECTION_WITH_CRITERION, [criterion_code, inspection_id, tenant])
-        return outcome(), inspection.fetchone()
+    outcome = store.send_claim(conn, tenant, "finding", finding_id, payload)
+    inspection = conn.execute(_INSPECTION_WITH_CRITERION, [criterion_code, inspection_id, tenant])
+    return outcome(), inspection.fetchone()
 
 
 def add_finding(conn: psycopg.Connection, outbox: Outbox, tenant: str, inspection: dict[str, Any], d: dict[str, Any], *,
-                by: str, now: datetime, reader: Reader | None = None) -> dict[str, Any]:
+                by: str, now: datetime, reader: Reader | None = None) -> psycopg.Cursor:
     """Record a finding and publish violation.recorded (the event carries how many officials, never names).
 
-    Returns the stored row. With ``reader``, who will be shown the officials' names in the answer, that
-    read is logged too. Every statement goes in one round trip.
+    Returns the cursor of the stored row, to be read once sent: in a pipelined transaction nothing here
+    waits for the server, so these statements travel with the COMMIT. With ``reader``, who will be
+    shown the officials' names in the answer, that read is logged too.
     """
-    with conn.pipeline():
-        row = conn.execute(
-            "INSERT INTO findings (id, tenant, inspection_id, unit_id, criterion_code, severity, description, recorded_by, "
-            "recorded_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING *",
-            [d["id"], tenant, inspection["id"], d["unit_id"], d["criterion_code"], d["severity"], d["description"], by, now],
-        )
-        if d["officials"]:
-            conn.cursor().executemany(
-                "INSERT INTO finding_officials (finding_id, position_no, tenant, name, position) VALUES (%s,%s,%s,%s,%s)",
-                [[d["id"], n, tenant, official["name"], official["position"]] for n, official in enumerate(d["officials"])])
-            if reader is not None:
-                _log_officials_read(conn, tenant, str(d["id"]), reader, now)
-        outbox.add(conn, "violation.recorded", tenant=tenant, data={
-            "finding_id": str(d["id"]), "inspection_id": str(inspection["id"]), "unit_id": str(d["unit_id"]),
-            "plan_id": str(inspection["plan_id"]) if inspection["plan_id"] else None,
-            "criterion_code": d["criterion_code"], "severity": d["severity"], "description": d["description"],
-            "officials_count": len(d["officials"]), "recorded_by": by, "recorded_at": now.isoformat(),
-        })
-        return row.fetchone()
+    row = conn.execute(
+        "INSERT INTO findings (id, tenant, inspection_id, unit_id, criterion_code, severity, description, recorded_by, "
+        "recorded_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING *",
+        [d["id"], tenant, inspection["id"], d["unit_id"], d["criterion_code"], d["severity"], d["description"], by, now],
+    )
+    for n, official in enumerate(d["officials"]):
+        conn.execute("INSERT INTO finding_officials (finding_id, position_no, tenant, name, position) VALUES (%s,%s,%s,%s,%s)",
+                     [d["id"], n, tenant, official["name"], official["position"]])
+    if d["officials"] and reader is not None:
+        _log_officials_read(conn, tenant, str(d["id"]), reader, now)
+    outbox.add(conn, "violation.recorded", tenant=tenant, data={
+        "finding_id": str(d["id"]), "inspection_id": str(inspection["id"]), "unit_id": str(d["unit_id"]),
+        "plan_id": str(inspection["plan_id"]) if inspection["plan_id"] else None,
+        "criterion_code": d["criterion_code"], "severity": d["severity"], "description": d["description"],
+        "officials_count": len(d["officials"]), "recorded_by": by, "recorded_at": now.isoformat(),
+    })
+    return row
 
 
 def finding(conn: psycopg.Connection, tenant_where: str, params: list, finding_id: str) -> dict[str, Any] | None:

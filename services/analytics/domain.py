@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, NamedTuple
 
 VIETNAM = timezone(timedelta(hours=7))  # no daylight saving time in Vietnam
 
@@ -199,8 +199,7 @@ def contribution_delta(before: Mapping[str, Any] | None, after: Mapping[str, Any
 
 
 # -- remediation --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Remediation:
+class Remediation(NamedTuple):  # a tuple: the remediation dashboard makes one per open remediation
     remediation_id: str
     unit_id: str
     deadline: date | None
@@ -259,6 +258,16 @@ def remediation_summary(items: Iterable[Remediation], today: date, accepted_on_t
     return {"due": due, "on_time": on_time, "on_time_rate": rate(on_time, due), "open": open_,
             "oldest_open_days": oldest_open, "overdue": len(overdue), "max_days_overdue": max((o["days_overdue"] for o in overdue), default=0),
             "overdue_items": overdue}
+
+
+def combined_summary(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """remediation_summary of the remediations of several summaries (each its own), without the overdue list."""
+    parts = list(summaries)
+    due, on_time = sum(s["due"] for s in parts), sum(s["on_time"] for s in parts)
+    return {"due": due, "on_time": on_time, "on_time_rate": rate(on_time, due), "open": sum(s["open"] for s in parts),
+            "oldest_open_days": max((s["oldest_open_days"] for s in parts), default=0),
+            "overdue": sum(s["overdue"] for s in parts),
+            "max_days_overdue": max((s["max_days_overdue"] for s in parts), default=0)}
 
 
 def rate(part: int, whole: int) -> float | None:

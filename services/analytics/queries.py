@@ -14,8 +14,9 @@ import psycopg
 
 from services.analytics import store
 from services.analytics.domain import (
-    Assessment, Discipline, Period, Remediation, UnitInfo, ViolationCount, attribute, group_violations, rank_by_risk, rate,
-    ratio, remediation_summary, remediation_totals, repeat_violations, score_official, unit_label, unit_level, units_existing,
+    Assessment, Discipline, Period, Remediation, UnitInfo, ViolationCount, attribute, combined_summary, group_violations,
+    rank_by_risk, rate, ratio, remediation_summary, remediation_totals, repeat_violations, score_official, unit_label,
+    unit_level, units_existing,
 )
 from shared.coverage import CoverageRule, Unit, ancestor_at, evaluate
 
@@ -189,21 +190,17 @@ def remediation(ctx: Context) -> Answer:
         if r["total"] and ctx.keep(owner):
             accepted[owner].update(on_time=r["on_time"], late=r["late"])
     by_unit: dict[str, list[Remediation]] = defaultdict(list)
-    kept: list[Remediation] = []
     for r in store.open_remediations(ctx.conn, ctx.tenant, ctx.f.period):
         owner = ctx.owner(r.unit_id)
         if ctx.keep(owner):
             by_unit[owner].append(r)
-            kept.append(r)
     rows = []
     for unit in accepted.keys() | by_unit.keys():
         s = remediation_summary(by_unit.get(unit, []), ctx.f.today, accepted[unit]["on_time"], accepted[unit]["late"])
         rows.append({"unit_id": unit, "name": ctx.name(unit), **{k: v for k, v in s.items() if k != "overdue_items"},
                      "overdue_items": [{**o, "deadline": o["deadline"].isoformat()} for o in s["overdue_items"]]})
     rows.sort(key=lambda r: (-r["overdue"], -r["max_days_overdue"], r["unit_id"]))
-    total = remediation_summary(kept, ctx.f.today, sum(c["on_time"] for c in accepted.values()),
-                                sum(c["late"] for c in accepted.values()))
-    total.pop("overdue_items")
+    total = combined_summary(rows)
     return Answer(f"Kết quả khắc phục theo đơn vị chịu trách nhiệm, {ctx.f.period.label()}",
                   [("unit_id", "Mã đơn vị"), ("name", "Đơn vị"), ("due", "Đến hạn"), ("on_time", "Đúng hạn"),
                    ("on_time_rate", "Tỷ lệ đúng hạn"), ("open", "Chưa hoàn thành"),

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, Sequence
 
 import psycopg
+from psycopg.rows import args_row
 
 from services.analytics.domain import Period, Remediation, UnitInfo, ViolationCount, month_of
 
@@ -162,11 +163,11 @@ def remediation_counts(conn: psycopg.Connection, tenant: Tenants, period: Period
 
 def open_remediations(conn: psycopg.Connection, tenant: str, period: Period) -> list[Remediation]:
     """Remediations not accepted yet whose deadline falls in the period (index remediations_open)."""
-    rows = conn.execute(
-        "SELECT remediation_id::text AS id, unit_id::text AS unit_id, deadline, assigned_on FROM remediations "
-        "WHERE tenant = %s AND accepted_on IS NULL AND deadline BETWEEN %s AND %s",
-        [tenant, period.first, period.last_day]).fetchall()
-    return [Remediation(r["id"], r["unit_id"], r["deadline"], None, r["assigned_on"]) for r in rows]
+    with conn.cursor(row_factory=args_row(Remediation)) as cur:  # thousands of rows: no dict for each
+        return cur.execute(
+            "SELECT remediation_id::text, unit_id::text, deadline, NULL::date, assigned_on FROM remediations "
+            "WHERE tenant = %s AND accepted_on IS NULL AND deadline BETWEEN %s AND %s",
+            [tenant, period.first, period.last_day]).fetchall()
 
 
 def plans(conn: psycopg.Connection, tenant: str, year: int) -> list[dict[str, Any]]:

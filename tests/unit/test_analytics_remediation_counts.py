@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 from services.analytics.domain import (
-    Remediation, contribution_delta, remediation_contributions, remediation_summary, remediation_totals,
+    Remediation, combined_summary, contribution_delta, remediation_contributions, remediation_summary, remediation_totals,
 )
 
 
@@ -50,3 +50,6 @@ def test_counters_and_open_rows_give_the_figures_of_every_row():
         assert remediation_totals(**counts, overdue=overdue) == {k: whole[k] for k in ("due", "on_time", "on_time_rate", "open", "overdue")}
         still_open = [r for r in items if r.accepted_on is None]
         assert remediation_summary(still_open, today, counts["on_time"], counts["late"]) == whole
+        cut = rng.randrange(len(items) + 1)
+        parts = [remediation_summary(items[:cut], today), remediation_summary(items[cut:], today)]
+        assert combined_summary(parts) == {k: v for k, v in whole.items() if k != "overdue_items"}

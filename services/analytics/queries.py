@@ -246,7 +246,6 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
                 inspected.add(owner)
     violations = ctx.read(store.violations_by_unit, period, not ctx.repeat_candidates())
     total = sum(r["n"] for r in violations if not ctx.by_unit or ctx.keep(ctx.owner(r["unit_id"])))
-    candidates = [ViolationCount(r["unit_id"], None, r["criterion_code"], None, r["top"]) for r in violations]
     checked = late = 0
     for r in ctx.read(store.dossier_counts, period):
         if ctx.keep(ctx.owner(r["unit_id"])):
@@ -255,7 +254,7 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
     rem = remediation_totals(**sum((c for u, c in _remediation_counts(ctx, period).items() if ctx.keep(u)), Counter()))
     return {"inspections_planned": planned, "inspections_done": done, "units_inspected": len(inspected),
             "violations": total,
-            "units_with_repeats": len(repeat_violations(candidates, ctx.units, level=ctx.f.level, owner=ctx.owner)),
+            "units_with_repeats": sum(1 for u in _repeated_criteria(ctx, violations) if ctx.keep(u)),
             "dossiers_checked": checked, "dossiers_late": late, "late_dossier_rate": rate(late, checked),
             "remediations_due": rem["due"], "remediation_on_time_rate": rem["on_time_rate"],
             "remediations_overdue": rem["overdue"]}
@@ -308,11 +307,22 @@ def _signals(ctx: Context) -> dict[str, dict[str, Any]]:
         o = out[ctx.owner(r["unit_id"])]
         o["dossiers_checked"] += r["checked"]
         o["dossiers_late"] += r["late"]
-    for r in repeat_violations(store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",),
-                                                      repeat_candidates=ctx.repeat_candidates()), ctx.units, owner=ctx.owner):
-        out[r["unit_id"]]["repeated_criteria"] = r["repeated_criteria"]
+    violations = store.violations_by_unit(ctx.conn, ctx.tenant, ctx.f.period, not ctx.repeat_candidates())
+    for unit, n in _repeated_criteria(ctx, violations).items():
+        out[unit]["repeated_criteria"] = n
     for unit, c in _remediation_counts(ctx, ctx.f.period).items():
         out[unit]["overdue_remediations"] = c["overdue"]
+    return out
+
+
+def _repeated_criteria(ctx: Context, violations: list[dict[str, Any]]) -> dict[str, int]:
+    """Criteria broken more than once per attributed unit (only units with some), from violations_by_unit:
+    a unit with a row of its own counts for itself (it takes part in no merge and nothing is rolled
+    up); per-criterion rows are joined under their unit's owner first."""
+    joined = [ViolationCount(r["unit_id"], None, r["criterion_code"], None, r["n"])
+              for r in violations if r["criterion_code"] is not None]
+    out = {r["unit_id"]: r["repeated_criteria"] for r in repeat_violations(joined, ctx.units, owner=ctx.owner)}
+    out.update((ctx.owner(r["unit_id"]), r["repeats"]) for r in violations if r["criterion_code"] is None and r["repeats"])
     return out
 
 
@@ -421,13 +431,12 @@ def scorecards(ctx: Context) -> Answer:
 
     for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period):
         add(r["unit_id"], inspections_done=r["done"])
-    for c in store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("severity",)):
-        add(c.unit_id, findings=c.n, serious_findings=c.n if c.severity == "serious" else 0)
-    candidates = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",),
-                                        repeat_candidates=ctx.repeat_candidates())
-    for r in repeat_violations(candidates, ctx.units, owner=ctx.owner):
-        if r["unit_id"] in rows:
-            rows[r["unit_id"]]["repeated_criteria"] = r["repeated_criteria"]
+    violations = store.violations_by_unit(ctx.conn, ctx.tenant, ctx.f.period, not ctx.repeat_candidates())
+    for r in violations:
+        add(r["unit_id"], findings=r["n"], serious_findings=r["serious"])
+    for unit, n in _repeated_criteria(ctx, violations).items():
+        if unit in rows:
+            rows[unit]["repeated_criteria"] = n
     for r in store.dossier_counts(ctx.conn, ctx.tenant, ctx.f.period):
         add(r["unit_id"], dossiers_checked=r["checked"], dossiers_late=r["late"])
     for unit_id, n in store.recommendation_counts(ctx.conn, ctx.tenant, ctx.f.period).items():

@@ -96,20 +96,22 @@ def violation_counts(conn: psycopg.Connection, tenant: Tenants, period: Period, 
 
 def violations_by_unit(conn: psycopg.Connection, tenant: Tenants, period: Period, every_criterion: bool = False,
                        ) -> list[dict[str, Any]]:
-    """Violations per unit in the period (``n``), for the headline figures: per criterion for the units
-    taking part in a merge (a merge may join their counts), or for every unit with ``every_criterion``
-    (a roll-up joins any); one row for any other unit, criterion None, ``top`` its most broken
-    criterion's count (a repeat when above 1). One pass over the counters gives both figures, and the
-    central view gets about one row per unit rather than one per unit and criterion."""
+    """Violations per unit in the period, for the per-unit and headline figures: ``n``, ``serious``, and
+    ``repeats`` (criteria broken more than once). Per criterion for the units taking part in a merge
+    (a merge may join their counts), or for every unit with ``every_criterion`` (a roll-up joins any);
+    one row for any other unit, criterion None. So one pass over the counters gives every figure, in
+    about one row per unit instead of one per unit and criterion."""
     by, where, param = _scope(tenant)
     joined = "true" if every_criterion else (
         f"unit_id IN (SELECT unit_id FROM units WHERE {where} AND successor_id IS NOT NULL"
         f" UNION SELECT successor_id FROM units WHERE {where} AND successor_id IS NOT NULL)")
     code = "CASE WHEN joined THEN criterion_code END"
     rows = conn.execute(
-        f"SELECT {by}unit_id::text AS unit_id, {code} AS criterion_code, sum(n)::int AS n, max(n)::int AS top "
-        f"FROM (SELECT {by}unit_id, criterion_code, sum(n) AS n, {joined} AS joined FROM violation_counts "
-        f"WHERE {where} AND month BETWEEN %s AND %s GROUP BY {by}unit_id, criterion_code) per GROUP BY {by}unit_id, {code}",
+        f"SELECT {by}unit_id::text AS unit_id, {code} AS criterion_code, sum(n)::int AS n, sum(serious)::int AS serious, "
+        f"(count(*) FILTER (WHERE n > 1))::int AS repeats FROM (SELECT {by}unit_id, criterion_code, sum(n) AS n, "
+        f"coalesce(sum(n) FILTER (WHERE severity = 'serious'), 0) AS serious, {joined} AS joined "
+        f"FROM violation_counts WHERE {where} AND month BETWEEN %s AND %s "
+        f"GROUP BY {by}unit_id, criterion_code) per GROUP BY {by}unit_id, {code}",
         ([] if every_criterion else [param, param]) + [param, period.first, period.last_month]).fetchall()
     return list(rows)
 

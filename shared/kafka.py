@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 DLT_SUFFIX = ".dlt"
 
 
-def _base(settings: ServiceSettings) -> dict[str, Any]:
+def base_config(settings: ServiceSettings) -> dict[str, Any]:
+    """Broker address and security: what every client needs."""
     conf: dict[str, Any] = {"bootstrap.servers": settings.kafka_bootstrap}
     # Production adds TLS/SASL here (security.protocol, ssl.ca.location, sasl.*) from the environment.
     for item in filter(None, (p.strip() for p in settings.kafka_security.split(";"))):
@@ -25,7 +26,7 @@ def _base(settings: ServiceSettings) -> dict[str, Any]:
 
 def producer_config(settings: ServiceSettings, client_id: str) -> dict[str, Any]:
     return {
-        **_base(settings),
+        **base_config(settings),
         "client.id": client_id,
         # Off by default in librdkafka; with it, retries cannot duplicate or reorder within a partition.
         "enable.idempotence": True,
@@ -38,7 +39,7 @@ def producer_config(settings: ServiceSettings, client_id: str) -> dict[str, Any]
 
 def consumer_config(settings: ServiceSettings, group_id: str) -> dict[str, Any]:
     return {
-        **_base(settings),
+        **base_config(settings),
         "group.id": group_id,
         "client.id": group_id,
         "partition.assignment.strategy": "cooperative-sticky",
@@ -63,7 +64,7 @@ def make_consumer(settings: ServiceSettings, group_id: str) -> Consumer:
 
 def ensure_topics(settings: ServiceSettings, topics: list[str], timeout: float = 15.0) -> None:
     """Create the topics (and their dead-letter topics) that do not exist yet."""
-    admin = AdminClient(_base(settings))
+    admin = AdminClient(base_config(settings))
     existing = set(admin.list_topics(timeout=timeout).topics)
     wanted = [t for t in topics if t not in existing]
     if not wanted:
@@ -83,7 +84,7 @@ def ensure_topics(settings: ServiceSettings, topics: list[str], timeout: float =
 
 def broker_ready(settings: ServiceSettings, timeout: float = 2.0) -> bool:
     try:
-        AdminClient(_base(settings)).list_topics(timeout=timeout)
+        AdminClient(base_config(settings)).list_topics(timeout=timeout)
         return True
     except Exception:
         return False

@@ -10,4 +10,6 @@ EVENTS_CONSUMED = Counter("events_consumed_total", "Events applied by a consumer
 EVENTS_DUPLICATE = Counter("events_duplicate_total", "Events skipped as already processed", ["service", "consumer"])
 DEAD_LETTERS = Counter("dead_letters_total", "Messages sent to a dead-letter topic", ["service", "consumer"])
 CONSUMER_LAG = Gauge("consumer_lag", "Messages behind the partition end", ["service", "consumer", "topic", "partition"])
+EVENTS_REPUBLISHED = Counter("events_republished_total", "Published events the broker lost, queued again by the relay",
+                             ["service"])
 OUTBOX_BACKLOG = Gauge("outbox_backlog", "Outbox events not yet published", ["service"])

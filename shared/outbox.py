@@ -2,7 +2,10 @@
 
 The relay holds a PostgreSQL advisory lock so exactly one relay per service database publishes at a
 time (events of one aggregate keep their order); the others wait as hot standbys. It wakes on
-LISTEN/NOTIFY and polls as a fallback. A row is marked published only after Kafka acknowledged it.
+LISTEN/NOTIFY and polls as a fallback. A row is marked published only after Kafka acknowledged it,
+with the partition and offset the broker gave it; every few seconds, and after a failed delivery,
+the relay checks that the broker still has those partitions and queues again what it lost
+(``requeue_lost``).
 """
 from __future__ import annotations
 
@@ -14,12 +17,13 @@ from typing import Any
 
 import psycopg
 from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 from psycopg.rows import dict_row
 
 from shared.audit import seal as seal_audit
 from shared.events import CATALOGUE, Event
-from shared.kafka import make_producer
-from shared.metrics import EVENTS_PRODUCED, OUTBOX_BACKLOG
+from shared.kafka import base_config, ensure_topics, make_producer
+from shared.metrics import EVENTS_PRODUCED, EVENTS_REPUBLISHED, OUTBOX_BACKLOG
 from shared.settings import ServiceSettings
 from shared.tracing import traceparent
 
@@ -72,6 +76,21 @@ def replay(url: str, *, from_seq: int | None = None, to_seq: int | None = None, 
         return cur.rowcount
 
 
+# Every (topic, partition) the relay has published to, by a skip scan of the outbox_placed index
+# (one index probe per pair, however many rows the outbox keeps).
+_PLACED_PARTITIONS = """
+WITH RECURSIVE placed AS (
+    (SELECT topic, kafka_partition FROM outbox WHERE published_at IS NOT NULL AND kafka_partition IS NOT NULL
+     ORDER BY topic, kafka_partition LIMIT 1)
+    UNION ALL
+    SELECT next.topic, next.kafka_partition FROM placed, LATERAL (
+        SELECT topic, kafka_partition FROM outbox WHERE published_at IS NOT NULL AND kafka_partition IS NOT NULL
+        AND (topic, kafka_partition) > (placed.topic, placed.kafka_partition) ORDER BY topic, kafka_partition LIMIT 1) AS next
+)
+SELECT topic, kafka_partition FROM placed
+"""
+
+
 class OutboxRelay:
     def __init__(self, settings: ServiceSettings, service: str, *, url: str | None = None):
         self.settings = settings
@@ -79,7 +98,10 @@ class OutboxRelay:
         self.url = url or settings.database_url
         self.batch_size = settings.relay_batch_size
         self._producer = None
+        self._admin = None
+        self._check_soon = False
         self.published_total = 0
+        self.requeued_total = 0
 
     def _get_producer(self):
         if self._producer is None:
@@ -108,12 +130,14 @@ class OutboxRelay:
                 return 0
             producer = self._get_producer()
             delivered: list[int] = []
+            placed: list[tuple[int, int]] = []
             failed: dict[int, str] = {}
 
             def on_delivery(seq: int):
-                def callback(err, _msg):
+                def callback(err, msg):
                     if err is None:
                         delivered.append(seq)
+                        placed.append((msg.partition(), msg.offset()))
                     else:
                         failed[seq] = str(err)
                 return callback
@@ -136,7 +160,23 @@ class OutboxRelay:
                 # stay unpublished and go again with a new producer.
                 fatal, remaining = str(exc), 0
             if delivered:
-                conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY(%s)", [delivered])
+                topics = {r["seq"]: r["topic"] for r in rows}
+                # Before marking this batch: an earlier event placed at or after an offset the broker
+                # just gave out again was lost with the log it was in (a broker restarted without
+                # storage, a truncated partition). This relay is the topic's only producer, so the
+                # first delivery after such a loss tells exactly where the log now ends.
+                lost = conn.execute(
+                    "UPDATE outbox o SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL FROM ("
+                    "SELECT topic, p, min(off) AS first FROM unnest(%s::text[], %s::integer[], %s::bigint[]) AS d(topic, p, off) "
+                    "GROUP BY topic, p) AS d WHERE o.topic = d.topic AND o.kafka_partition = d.p AND o.kafka_offset >= d.first "
+                    "AND o.published_at IS NOT NULL",
+                    [[topics[seq] for seq in delivered], [p for p, _ in placed], [o for _, o in placed]]).rowcount
+                if lost:
+                    self._requeued(lost, "offsets given out again")
+                conn.execute(
+                    "UPDATE outbox o SET published_at = now(), kafka_partition = d.p, kafka_offset = d.o "
+                    "FROM unnest(%s::bigint[], %s::integer[], %s::bigint[]) AS d(seq, p, o) WHERE o.seq = d.seq",
+                    [delivered, [p for p, _ in placed], [o for _, o in placed]])
                 counts: dict[str, int] = {}
                 acked = set(delivered)
                 for row in rows:
@@ -151,8 +191,50 @@ class OutboxRelay:
                             extra={"fields": {"failed": len(rows) - len(delivered),
                                               "reason": fatal or next(iter(failed.values()), "timeout")}})
                 self._reset_producer()
+                self._check_soon = True  # a failing broker may have restarted without its log
         self.published_total += len(delivered)
         return len(delivered)
+
+    def requeue_lost(self, conn: psycopg.Connection) -> int:
+        """Queue again the published events whose topic or partition the broker no longer has; returns how many.
+
+        That is what a broker restarted without its log looks like (Tansu's memory storage), or a topic
+        deleted by mistake, while nothing is being published. Loss inside a partition that still exists
+        shows at the next delivery to it (``publish_batch``); the broker's end offsets would tell
+        sooner, but Tansu answers 1 for every partition, so that could not be tested here. Consumers
+        skip what they already applied, so publishing too much is harmless; too little is not.
+        """
+        placed = [(r["topic"], r["kafka_partition"]) for r in conn.execute(_PLACED_PARTITIONS)]
+        if not placed:
+            return 0
+        try:
+            if self._admin is None:
+                self._admin = AdminClient(base_config(self.settings))
+            metadata = self._admin.list_topics(timeout=5)
+        except KafkaException as exc:
+            log.info("broker check skipped: the broker does not answer", extra={"fields": {"error": str(exc)}})
+            return 0
+        lost = []
+        for topic, p in placed:
+            meta = metadata.topics.get(topic)
+            if meta is None or (meta.error is None and p not in meta.partitions):
+                lost.append((topic, p))
+        requeued = 0
+        with conn.transaction():
+            for topic, p in lost:
+                requeued += conn.execute(
+                    "UPDATE outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL "
+                    "WHERE topic = %s AND kafka_partition = %s AND published_at IS NOT NULL", [topic, p]).rowcount
+        if requeued:
+            self._requeued(requeued, "partitions gone")
+            # Created on the next produce they would get the broker's default partitions, not ours.
+            ensure_topics(self.settings, sorted({topic for topic, _ in lost}))
+        return requeued
+
+    def _requeued(self, n: int, why: str) -> None:
+        log.warning("the broker lost published events; publishing them again", extra={"fields": {"events": n, "why": why}})
+        EVENTS_REPUBLISHED.labels(self.service).inc(n)
+        self.requeued_total += n
 
     def backlog(self, conn: psycopg.Connection) -> int:
         return conn.execute("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL").fetchone()["n"]
@@ -181,7 +263,13 @@ class OutboxRelay:
         log.info("relay leading")
         conn.execute("LISTEN outbox")
         failures = 0
+        check_every = self.settings.relay_broker_check_seconds
+        next_check = time.monotonic()
         while not stop.is_set():
+            if check_every and (time.monotonic() >= next_check or self._check_soon):
+                self._check_soon = False
+                self.requeue_lost(conn)
+                next_check = time.monotonic() + check_every
             n = self.publish_batch(conn)
             seal_audit(conn)  # the relay leader is also the one sealer of the audit chain
             OUTBOX_BACKLOG.labels(self.service).set(self.backlog(conn))

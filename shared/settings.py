@@ -39,6 +39,8 @@ class ServiceSettings(BaseSettings):
     worker_metrics_port: int = Field(0, description="Prometheus port of the relay/consumer processes; 0 = off")
     relay_batch_size: int = Field(1000, description="Outbox rows the relay publishes per batch")
     relay_poll_seconds: float = Field(1.0, description="Relay wakes at least this often when no NOTIFY arrives")
+    relay_broker_check_seconds: float = Field(10.0, description="How often the relay checks that the broker still has the "
+                                              "topics and partitions it published to, and publishes again what it lost; 0 = never")
     consumer_batch_size: int = Field(500, description="Messages a consumer applies per database transaction")
     max_event_bytes: int = Field(1_048_576, description="Largest event payload a consumer accepts; larger ones go to the dead-letter topic")
 

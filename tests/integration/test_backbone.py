@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from confluent_kafka import Producer
 
+from infra import servers
 from shared.db import Database
 from shared.events import CATALOGUE
 from shared.outbox import Outbox, OutboxRelay, replay
@@ -216,6 +217,44 @@ def test_replay_republishes_a_range_and_consumers_ignore_the_repeats(bb, threads
     assert len(read_topic(settings.kafka_bootstrap, topic, expect=14)) == 14
     wait_until(lambda: count(db, "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL") == 0)
     assert set(effects_per_event(db).values()) == {1}
+
+
+def test_relay_publishes_again_by_itself_what_a_restarted_broker_lost(make_database, topic_prefix, threads):
+    """Tansu keeps nothing across a restart: the relay sees its partitions end before the offsets it was given."""
+    broker = servers.Tansu().start()
+    db = None
+    try:
+        url = make_database("backbone")
+        backbone_app.setup(url)
+        settings = ServiceSettings(database_url=url, kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix,
+                                   relay_poll_seconds=0.2, relay_broker_check_seconds=0.5)
+        db = Database(url).open()
+        outbox = Outbox("backbone", topic_prefix)
+        plan_ids = backbone_app.close_plans(db, outbox, "soc-trang", 40, per_tx=10)
+        relay = OutboxRelay(settings, "backbone")
+        threads.start(relay.run)
+        topic = CATALOGUE.topic("plan.closed", topic_prefix)
+        wait_until(lambda: count(db, "SELECT count(*) AS n FROM outbox WHERE kafka_offset IS NOT NULL") == 40, timeout=60)
+        assert len(read_topic(broker.bootstrap, topic, expect=40)) == 40
+        assert relay.requeued_total == 0  # the broker had everything: nothing sent twice
+
+        broker.restart()  # memory storage: every topic and message is gone
+        wait_until(lambda: relay.requeued_total >= 40, timeout=60, message="the relay to notice the loss")
+        got = read_topic(broker.bootstrap, topic, expect=40, timeout=60)
+        assert sorted(json.loads(m.value())["plan_id"] for m in got) == sorted(plan_ids)
+        assert relay.requeued_total == 40
+        # The topic came back with our partitions, not the broker's default.
+        assert len(read_partitions(broker.bootstrap, topic)) == settings.kafka_partitions
+    finally:
+        if db is not None:
+            db.close()
+        threads.close()
+        broker.kill()
+
+
+def read_partitions(bootstrap: str, topic: str) -> list[int]:
+    from confluent_kafka.admin import AdminClient
+    return sorted(AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=10).topics[topic].partitions)
 
 
 def test_row_level_security_hides_other_tenants_without_a_filter(bb):

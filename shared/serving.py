@@ -25,6 +25,11 @@ MULTIPROC_VAR = "PROMETHEUS_MULTIPROC_DIR"
 
 def import_path(definition) -> str:
     """The "module:attribute" under which ``definition`` can be imported again in a new process."""
+    # The composition root first (services/<name>/bootstrap.py): other modules may hold the same object
+    # under an import, and importing them could bring in more than the API needs.
+    conventional = sys.modules.get(f"services.{definition.name}.bootstrap")
+    if getattr(conventional, "SERVICE", None) is definition:
+        return f"services.{definition.name}.bootstrap:SERVICE"
     for name, module in list(sys.modules.items()):
         if name == "__main__" or module is None:
             continue

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import psycopg
-from confluent_kafka import KafkaError, Message, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
 from psycopg.rows import dict_row, tuple_row
 
 from shared.events import CATALOGUE, EnvelopeError, Event, SchemaError
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[psycopg.Connection, Event], None]
 BatchHandler = Callable[[psycopg.Connection, list[Event]], None]
+# How often the consumer loop commits the offsets it stored (what auto-commit did in the background).
+COMMIT_SECONDS = 1.0
 # Errors that say "the infrastructure is down", not "this message is bad": retry, never dead-letter.
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
 
@@ -289,13 +292,25 @@ class EventConsumer:
         ensure_topics(self.settings, self.topics + [t + DLT_SUFFIX for t in self.topics])
         backoff = 0.5
         while not stop.is_set():
-            consumer = make_consumer(self.settings, self.name)
+            broker_lost = threading.Event()
+
+            def on_error(err: KafkaError) -> None:
+                if err.code() == KafkaError._ALL_BROKERS_DOWN:
+                    broker_lost.set()
+
+            consumer = make_consumer(self.settings, self.name, error_cb=on_error)
             try:
                 with psycopg.connect(self.url, autocommit=True, row_factory=dict_row) as conn:
                     consumer.subscribe(self.topics)
                     log.info("consumer started", extra={"fields": {"consumer": self.name, "topics": self.topics}})
+                    committed_at = time.monotonic()
                     while not stop.is_set():
                         msgs = consumer.consume(self.settings.consumer_batch_size, timeout=0.5)
+                        if broker_lost.is_set():
+                            # Whatever was fetched is read again from where the resync points.
+                            if self._resync(consumer):
+                                broker_lost.clear()
+                            continue
                         raws = []
                         for msg in msgs:
                             err = msg.error()
@@ -303,18 +318,21 @@ class EventConsumer:
                                 raws.append(Raw.of(msg))
                             elif err.code() != KafkaError._PARTITION_EOF:
                                 log.warning("kafka error", extra={"fields": {"error": str(err)}})
-                        if not raws:
-                            continue
-                        dead = self.process(conn, raws)
-                        self._send_dead(dead)
-                        last: dict[tuple[str, int], int] = {}
-                        for raw in raws:
-                            last[(raw.topic, raw.partition)] = raw.offset
-                        consumer.store_offsets(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()])
-                        self._report_lag(consumer, last)
-                        if on_batch:
-                            on_batch(len(raws))
-                        backoff = 0.5
+                        if raws:
+                            dead = self.process(conn, raws)
+                            self._send_dead(dead)
+                            last: dict[tuple[str, int], int] = {}
+                            for raw in raws:
+                                last[(raw.topic, raw.partition)] = raw.offset
+                            consumer.store_offsets(offsets=[TopicPartition(t, p, o + 1) for (t, p), o in last.items()])
+                            self._report_lag(consumer, last)
+                            if on_batch:
+                                on_batch(len(raws))
+                            backoff = 0.5
+                        if time.monotonic() - committed_at >= COMMIT_SECONDS:
+                            self._commit(consumer)
+                            committed_at = time.monotonic()
+                    self._commit(consumer, asynchronous=False)
             except TRANSIENT as exc:
                 log.warning("consumer lost the database or broker; rebuilding", extra={"fields": {"error": str(exc)}})
                 stop.wait(backoff)
@@ -324,6 +342,37 @@ class EventConsumer:
                     consumer.close()
                 except Exception:
                     pass
+
+    @staticmethod
+    def _commit(consumer, asynchronous: bool = True) -> None:
+        try:
+            consumer.commit(asynchronous=asynchronous)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._NO_OFFSET:  # nothing stored since the last commit
+                log.info("offset commit failed; the next one carries them", extra={"fields": {"error": str(exc)}})
+
+    def _resync(self, consumer) -> bool:
+        """After every broker was down: resume each partition from the offset the broker has committed.
+
+        A broker may come back without its log and its groups (Tansu's memory storage, a lost disk):
+        the positions this process holds then point into a new log that may already have grown past
+        them, and reading on from there would skip its start. Offsets the broker has are where we stood
+        (at most a second behind: the inbox skips the repeats); where it has none it lost the group,
+        and the partition is read from the beginning. False while the broker does not answer yet.
+        """
+        try:
+            assignment = consumer.assignment()
+            if not assignment:
+                return True
+            committed = consumer.committed(assignment, timeout=5)
+            for tp in committed:
+                consumer.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING))
+        except KafkaException as exc:
+            log.info("broker not back yet", extra={"fields": {"error": str(exc)}})
+            return False
+        log.warning("broker was down: resuming from its committed offsets",
+                    extra={"fields": {"from_beginning": sorted(f"{tp.topic}/{tp.partition}" for tp in committed if tp.offset < 0)}})
+        return True
 
     def _report_lag(self, consumer, last: dict[tuple[str, int], int]) -> None:
         for (topic, partition), offset in last.items():

@@ -43,10 +43,11 @@ def consumer_config(settings: ServiceSettings, group_id: str) -> dict[str, Any]:
         "group.id": group_id,
         "client.id": group_id,
         "partition.assignment.strategy": "cooperative-sticky",
-        # Offsets are stored only after the database transaction that applied the messages committed.
+        # Offsets are stored only after the database transaction that applied the messages committed,
+        # and committed by the consumer loop itself (not in the background), so that it can hold them
+        # back after a broker outage until it knows where to resume (shared/consumer.py).
         "enable.auto.offset.store": False,
-        "enable.auto.commit": True,
-        "auto.commit.interval.ms": 1000,
+        "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
         "session.timeout.ms": settings.kafka_session_timeout_ms,
         "heartbeat.interval.ms": max(500, settings.kafka_session_timeout_ms // 3),
@@ -58,8 +59,9 @@ def make_producer(settings: ServiceSettings, client_id: str) -> Producer:
     return Producer(producer_config(settings, client_id))
 
 
-def make_consumer(settings: ServiceSettings, group_id: str) -> Consumer:
-    return Consumer(consumer_config(settings, group_id))
+def make_consumer(settings: ServiceSettings, group_id: str, **callbacks: Any) -> Consumer:
+    """A consumer of the group; ``callbacks`` such as ``error_cb`` go to librdkafka as they are."""
+    return Consumer({**consumer_config(settings, group_id), **callbacks})
 
 
 def ensure_topics(settings: ServiceSettings, topics: list[str], timeout: float = 15.0) -> None:

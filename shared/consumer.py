@@ -36,6 +36,8 @@ Handler = Callable[[psycopg.Connection, Event], None]
 BatchHandler = Callable[[psycopg.Connection, list[Event]], None]
 # How often the consumer loop commits the offsets it stored (what auto-commit did in the background).
 COMMIT_SECONDS = 1.0
+# After every broker was down, partitions assigned within this time are read again from the beginning.
+RESYNC_WINDOW_SECONDS = 120.0
 # Errors that say "the infrastructure is down", not "this message is bad": retry, never dead-letter.
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
 
@@ -293,15 +295,23 @@ class EventConsumer:
         backoff = 0.5
         while not stop.is_set():
             broker_lost = threading.Event()
+            lost_at = [float("-inf")]
 
             def on_error(err: KafkaError) -> None:
                 if err.code() == KafkaError._ALL_BROKERS_DOWN:
+                    broker_lost.set()
+                    lost_at[0] = time.monotonic()
+
+            def on_assign(_consumer, _partitions) -> None:
+                # A broker that forgot the group forms it again: partitions assigned then start from
+                # offsets it may have from before (see _resync), so they are read again too.
+                if time.monotonic() - lost_at[0] < RESYNC_WINDOW_SECONDS:
                     broker_lost.set()
 
             consumer = make_consumer(self.settings, self.name, error_cb=on_error)
             try:
                 with psycopg.connect(self.url, autocommit=True, row_factory=dict_row) as conn:
-                    consumer.subscribe(self.topics)
+                    consumer.subscribe(self.topics, on_assign=on_assign)
                     log.info("consumer started", extra={"fields": {"consumer": self.name, "topics": self.topics}})
                     committed_at = time.monotonic()
                     while not stop.is_set():
@@ -352,26 +362,27 @@ class EventConsumer:
                 log.info("offset commit failed; the next one carries them", extra={"fields": {"error": str(exc)}})
 
     def _resync(self, consumer) -> bool:
-        """After every broker was down: resume each partition from the offset the broker has committed.
+        """After every broker was down: read the assigned partitions again from the beginning.
 
-        A broker may come back without its log and its groups (Tansu's memory storage, a lost disk):
-        the positions this process holds then point into a new log that may already have grown past
-        them, and reading on from there would skip its start. Offsets the broker has are where we stood
-        (at most a second behind: the inbox skips the repeats); where it has none it lost the group,
-        and the partition is read from the beginning. False while the broker does not answer yet.
+        A broker may come back without its log and its groups (Tansu's memory storage, a lost disk).
+        The positions this process holds then point into a new log that may already have grown past
+        them, and so may the offsets the broker shows as committed: a commit queued while the broker
+        was away is sent when it is back. Neither can be checked against the log's end (Tansu answers
+        1 for every partition), so the consumer reads everything the broker has again; the inbox skips
+        what was applied, at the cost of a re-read after a rare outage of every broker. False until
+        there are partitions to read (the group may be forming again after the broker forgot it).
         """
         try:
             assignment = consumer.assignment()
             if not assignment:
-                return True
-            committed = consumer.committed(assignment, timeout=5)
-            for tp in committed:
-                consumer.seek(TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING))
+                return False
+            for tp in assignment:
+                consumer.seek(TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING))
         except KafkaException as exc:
             log.info("broker not back yet", extra={"fields": {"error": str(exc)}})
             return False
-        log.warning("broker was down: resuming from its committed offsets",
-                    extra={"fields": {"from_beginning": sorted(f"{tp.topic}/{tp.partition}" for tp in committed if tp.offset < 0)}})
+        log.warning("every broker was down: reading the assigned partitions again from the beginning",
+                    extra={"fields": {"partitions": len(assignment)}})
         return True
 
     def _report_lag(self, consumer, last: dict[tuple[str, int], int]) -> None:

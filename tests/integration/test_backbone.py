@@ -224,8 +224,8 @@ def test_after_a_broker_restart_without_its_log_relay_and_consumer_recover_by_th
     """Tansu keeps nothing across a restart: topics, messages and consumer groups are gone.
 
     The relay sees its offsets given out again (or its partitions gone) and publishes those events
-    again; the consumer, whose positions now point into a new log, resumes from the broker's committed
-    offsets, i.e. from the beginning. Nobody runs a replay. (Whether the new log outgrows the
+    again; the consumer, whose positions now point into a new log, reads its partitions again from the
+    beginning. Nobody runs a replay. (Whether the new log outgrows the
     consumer's old positions before it reconnects is up to timing here; the fault-injection test,
     with a steady stream of events, is where skipping the new log's start showed up.)
     """

@@ -112,8 +112,7 @@ class EventConsumer:
         ).fetchone()
         if not inserted:
             return False
-        handler = self.handlers[event.type]
-        handler(conn, [event]) if _takes_batch(handler) else handler(conn, event)
+        self._call(conn, [event])
         return True
 
     def _handle(self, conn: psycopg.Connection, raw: Raw) -> tuple[str, str | None]:
@@ -268,8 +267,12 @@ class EventConsumer:
         tenant_var.set(tenant)
         if len(events) == 1:
             adopt(first.traceparent)
-        handler = self.handlers[event_type]
-        handler(conn, events) if _takes_batch(handler) else handler(conn, first)
+        self._call(conn, events)
+
+    def _call(self, conn: psycopg.Connection, events: list[Event]) -> None:
+        """Hand events of one type and tenant to their handler: all at once if set-based, else the one event."""
+        handler = self.handlers[events[0].type]
+        handler(conn, events) if _takes_batch(handler) else handler(conn, *events)
 
     def _process_isolated(self, conn: psycopg.Connection, raws: list[Raw]) -> list[tuple[Raw, str]]:
         dead: list[tuple[Raw, str]] = []

@@ -148,7 +148,8 @@ def _refuse_if_foreign(conn: psycopg.Connection, table: str, key: str, value: st
     values = value if isinstance(value, list) else [value]
     conn.execute("SELECT set_config('app.tenant', '*', true)")
     try:
-        foreign = conn.execute(f"SELECT {key}::text AS id FROM {table} WHERE {key}::text = ANY(%s) AND tenant <> %s LIMIT 1",
+        # The key compared as uuid, not as text: a cast on the column would scan the whole table.
+        foreign = conn.execute(f"SELECT {key}::text AS id FROM {table} WHERE {key} = ANY(%s::uuid[]) AND tenant <> %s LIMIT 1",
                                [values, tenant]).fetchone()
     finally:
         conn.execute("SELECT set_config('app.tenant', %s, true)", [tenant])

@@ -24,7 +24,7 @@ from typing import Iterator
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from services.analytics.readmodel import HANDLERS, READ_MODEL_TABLES
 from shared.consumer import Admission, EventConsumer, Raw
@@ -177,16 +177,18 @@ def _replay_topics(runtime: Runtime, run_id: int, stop: threading.Event) -> int:
 
 def _outbox_batches(url: str, size: int, stop: threading.Event) -> Iterator[list[Raw]]:
     """An outbox in order of commit sequence, as Kafka messages would carry it."""
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as src:
+    # Headers as text and tuples, not dicts: psycopg's jsonb loader and dict rows cost this thread, which
+    # holds the GIL against the applier, about three times what json.loads of the text does.
+    with psycopg.connect(url, autocommit=True, row_factory=tuple_row) as src:
         last = 0
         while not stop.is_set():
-            rows = src.execute("SELECT seq, topic, key, headers, payload::text AS payload FROM outbox "
+            rows = src.execute("SELECT seq, topic, key, headers::text, payload::text FROM outbox "
                                "WHERE seq > %s ORDER BY seq LIMIT %s", [last, size]).fetchall()
             if not rows:
                 return
-            yield [Raw(r["topic"], 0, r["seq"], r["key"].encode("utf-8"), r["payload"].encode("utf-8"),
-                       [(k, v.encode("utf-8")) for k, v in r["headers"]]) for r in rows]
-            last = rows[-1]["seq"]
+            yield [Raw(topic, 0, seq, key.encode("utf-8"), payload.encode("utf-8"),
+                       [(k, v.encode("utf-8")) for k, v in json.loads(headers)]) for seq, topic, key, headers, payload in rows]
+            last = rows[-1][0]
 
 
 def _replay_outboxes(runtime: Runtime, run_id: int, urls: list[str], stop: threading.Event) -> int:

@@ -51,11 +51,42 @@ def _plain(node: Any) -> bool:
     return True
 
 
+# Keywords that constrain only values of their type (so they let null through untouched).
+_TYPED_KEYWORDS = {"string": {"format", "pattern", "minLength", "maxLength"}, "integer": {"minimum", "maximum"},
+                   "number": {"minimum", "maximum"}, "array": {"items", "minItems", "maxItems"}}
+
+
+def _nullable(node: Any) -> Any:
+    """The schema with ``anyOf: [X, {type: null}]`` written as X admitting null, which means the same.
+
+    fastjsonschema tries the alternatives of anyOf in turn and builds an exception for each that fails:
+    a null in an optional field cost more than the rest of the payload's check.
+    """
+    if isinstance(node, list):
+        return [_nullable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k == "enum" else _nullable(v)) for k, v in node.items()}
+    alternatives = out.get("anyOf")
+    if isinstance(alternatives, list) and len(alternatives) == 2 and {"type": "null"} in alternatives:
+        other = alternatives[1 - alternatives.index({"type": "null"})]
+        merged = None
+        if isinstance(other, dict) and set(other) == {"enum"}:
+            merged = {"enum": [*other["enum"], None]}
+        elif isinstance(other, dict) and isinstance(other.get("type"), str) and \
+                set(other) - {"type"} <= _TYPED_KEYWORDS.get(other["type"], set()):
+            merged = {**other, "type": [other["type"], "null"]}
+        if merged is not None and not set(merged) & (set(out) - {"anyOf"}):
+            del out["anyOf"]
+            out.update(merged)
+    return out
+
+
 def _compile_fast(schema: dict[str, Any]) -> Callable[[Any], Any] | None:
     if not _plain(schema):
         return None
     try:
-        return fastjsonschema.compile(schema, formats={"uuid": _UUID}, use_default=False)
+        return fastjsonschema.compile(_nullable(schema), formats={"uuid": _UUID}, use_default=False)
     except Exception:  # a construct it cannot compile: jsonschema alone, as before
         return None
 

@@ -260,6 +260,41 @@ def remediation_summary(items: Iterable[Remediation], today: date, accepted_on_t
             "overdue_items": overdue}
 
 
+# The remediation dashboard lists at most this many overdue remediations per unit, most overdue first
+# (the row keeps the full count; the whole list: the unit's scorecard, or queries.remediation(listed=None)).
+OVERDUE_LISTED = 20
+
+
+class OpenRemediations(NamedTuple):
+    """The open remediations of one unit with a deadline in the period, summed in SQL: how many, how many
+    overdue on the day asked, the earliest assignment and overdue deadline, and the most overdue ones
+    ((remediation_id, deadline), most overdue first, as many as asked)."""
+    unit_id: str
+    open: int
+    overdue: int
+    first_assigned: date | None
+    first_overdue: date | None
+    most_overdue: tuple[tuple[str, date], ...] = ()
+
+
+def open_summary(parts: Iterable[OpenRemediations], today: date, accepted_on_time: int = 0, accepted_late: int = 0,
+                 listed: int | None = OVERDUE_LISTED) -> dict[str, Any]:
+    """remediation_summary of the open remediations of several units (e.g. merged into one) from their
+    sums, the overdue list cut to the ``listed`` most overdue (the same as remediation_summary's first
+    ``listed``, provided each part lists at least that many)."""
+    parts = list(parts)
+    overdue = sum(p.overdue for p in parts)
+    assigned = [p.first_assigned for p in parts if p.first_assigned is not None]
+    deadlines = [p.first_overdue for p in parts if p.first_overdue is not None]
+    items = sorted((deadline, rid) for p in parts for rid, deadline in p.most_overdue)[:listed]
+    due = accepted_on_time + accepted_late + overdue
+    return {"due": due, "on_time": accepted_on_time, "on_time_rate": rate(accepted_on_time, due),
+            "open": sum(p.open for p in parts), "oldest_open_days": max(0, (today - min(assigned)).days) if assigned else 0,
+            "overdue": overdue, "max_days_overdue": (today - min(deadlines)).days if deadlines else 0,
+            "overdue_items": [{"remediation_id": rid, "deadline": deadline, "days_overdue": (today - deadline).days}
+                              for deadline, rid in items]}
+
+
 def combined_summary(summaries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """remediation_summary of the remediations of several summaries (each its own), without the overdue list."""
     parts = list(summaries)

@@ -14,9 +14,9 @@ import psycopg
 
 from services.analytics import store
 from services.analytics.domain import (
-    Assessment, Discipline, Period, Remediation, UnitInfo, ViolationCount, attribute, combined_summary, group_violations,
-    rank_by_risk, rate, ratio, remediation_summary, remediation_totals, repeat_violations, score_official, unit_label,
-    unit_level, units_existing,
+    OVERDUE_LISTED, Assessment, Discipline, OpenRemediations, Period, Remediation, UnitInfo, ViolationCount, attribute,
+    combined_summary, group_violations, open_summary, rank_by_risk, rate, ratio, remediation_summary, remediation_totals,
+    repeat_violations, score_official, unit_label, unit_level, units_existing,
 )
 from shared.coverage import CoverageRule, Unit, ancestor_at, evaluate
 
@@ -178,27 +178,29 @@ def repeats(ctx: Context) -> Answer:
 
 
 # -- remediation --------------------------------------------------------------------------------
-def remediation(ctx: Context) -> Answer:
+def remediation(ctx: Context, listed: int | None = OVERDUE_LISTED) -> Answer:
     """On-time rate, open and overdue remediations (with age) by responsible unit; deadlines in the period.
 
-    Accepted remediations come from the counters; only the open ones are read one by one (their age
-    and the overdue list need them).
+    Accepted remediations come from the counters, the open ones summed per unit in SQL; each row lists
+    its ``listed`` most overdue remediations (all with None), its ``overdue`` counts every one.
     """
     accepted: dict[str, Counter] = defaultdict(Counter)
     for r in store.remediation_counts(ctx.conn, ctx.tenant, ctx.f.period):
         owner = ctx.owner(r["unit_id"])
         if r["total"] and ctx.keep(owner):
             accepted[owner].update(on_time=r["on_time"], late=r["late"])
-    by_unit: dict[str, list[Remediation]] = defaultdict(list)
-    for r in store.open_remediations(ctx.conn, ctx.tenant, ctx.f.period):
+    by_unit: dict[str, list[OpenRemediations]] = defaultdict(list)
+    for r in store.open_remediations(ctx.conn, ctx.tenant, ctx.f.period, ctx.f.today, listed):
         owner = ctx.owner(r.unit_id)
         if ctx.keep(owner):
             by_unit[owner].append(r)
     rows = []
     for unit in accepted.keys() | by_unit.keys():
-        s = remediation_summary(by_unit.get(unit, []), ctx.f.today, accepted[unit]["on_time"], accepted[unit]["late"])
+        s = open_summary(by_unit.get(unit, []), ctx.f.today, accepted[unit]["on_time"], accepted[unit]["late"], listed)
         rows.append({"unit_id": unit, "name": ctx.name(unit), **{k: v for k, v in s.items() if k != "overdue_items"},
-                     "overdue_items": [{**o, "deadline": o["deadline"].isoformat()} for o in s["overdue_items"]]})
+                     "overdue_items": [{**o, "deadline": o["deadline"].isoformat()} for o in s["overdue_items"]],
+                     # Every overdue remediation of the unit, with the same query parameters.
+                     "details": f"/v1/scorecards/{unit}" if unit in ctx.units else None})
     rows.sort(key=lambda r: (-r["overdue"], -r["max_days_overdue"], r["unit_id"]))
     total = combined_summary(rows)
     return Answer(f"Kết quả khắc phục theo đơn vị chịu trách nhiệm, {ctx.f.period.label()}",
@@ -251,7 +253,13 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
         if ctx.keep(ctx.owner(r["unit_id"])):
             checked += r["checked"]
             late += r["late"]
-    rem = remediation_totals(**sum((c for u, c in _remediation_counts(ctx, period).items() if ctx.keep(u)), Counter()))
+    # _remediation_counts summed in one pass; per unit only if the level filter needs it.
+    counts = dict.fromkeys(("total", "on_time", "late", "overdue"), 0)
+    for r in ctx.read(store.remediation_counts, period, ctx.f.today, by_unit=ctx.by_unit):
+        if r["total"] and (not ctx.by_unit or ctx.keep(ctx.owner(r["unit_id"]))):
+            for k in counts:
+                counts[k] += r[k]
+    rem = remediation_totals(**counts)
     return {"inspections_planned": planned, "inspections_done": done, "units_inspected": len(inspected),
             "violations": total,
             "units_with_repeats": sum(1 for u in _repeated_criteria(ctx, violations) if ctx.keep(u)),
@@ -284,7 +292,7 @@ def year_over_year(ctx: Context) -> Answer:
 def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters) -> Answer:
     """The same headline figures side by side for every province the caller may see (each read model
     asked once for all of them)."""
-    batch, trees = Batch(conn, tenant_ids), store.units_by_tenant(conn, tenant_ids, filters.as_of)
+    batch, trees = Batch(conn, tenant_ids), store.units_by_tenant(conn, tenant_ids, filters.as_of, contacts=False)
     rows = []
     for t in tenant_ids:
         ctx = Context(conn, t, filters, units=trees.get(t, {}), batch=batch)

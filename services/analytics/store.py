@@ -9,9 +9,8 @@ from datetime import date
 from typing import Any, Sequence
 
 import psycopg
-from psycopg.rows import args_row
 
-from services.analytics.domain import Period, Remediation, UnitInfo, ViolationCount, month_of
+from services.analytics.domain import OpenRemediations, Period, UnitInfo, ViolationCount, month_of
 
 Tenants = str | Sequence[str]
 
@@ -41,9 +40,14 @@ def units(conn: psycopg.Connection, tenant: str, as_of: date | None = None) -> d
     return units_by_tenant(conn, [tenant], as_of).get(tenant, {})
 
 
-def units_by_tenant(conn: psycopg.Connection, tenants: Sequence[str], as_of: date | None = None) -> dict[str, dict[str, UnitInfo]]:
-    """The unit trees of several tenants (see ``units``), tenant -> unit id -> unit."""
-    rows = conn.execute("SELECT * FROM units WHERE tenant = ANY(%s)", [list(tenants)]).fetchall()
+def units_by_tenant(conn: psycopg.Connection, tenants: Sequence[str], as_of: date | None = None, *,
+                    contacts: bool = True) -> dict[str, dict[str, UnitInfo]]:
+    """The unit trees of several tenants (see ``units``), tenant -> unit id -> unit; without the heads'
+    and deputies' contacts if not asked (decoding thousands of them was a tenth of the central view)."""
+    rows = conn.execute(
+        "SELECT unit_id::text AS unit_id, tenant, code, name, level, kind, parent_id::text AS parent_id, valid_from, valid_to, "
+        f"successor_id::text AS successor_id{', contacts' if contacts else ''} FROM units WHERE tenant = ANY(%s)",
+        [list(tenants)]).fetchall()
     then: dict[str, dict] = {}
     if as_of is not None:
         then = {str(r["unit_id"]): r for r in conn.execute(
@@ -56,7 +60,7 @@ def units_by_tenant(conn: psycopg.Connection, tenants: Sequence[str], as_of: dat
             unit_id=str(r["unit_id"]), name=state["name"], level=state["level"], kind=state["kind"],
             parent_id=str(state["parent_id"]) if state["parent_id"] else None, valid_from=r["valid_from"],
             valid_to=r["valid_to"], successor_id=str(r["successor_id"]) if r["successor_id"] else None, code=r["code"],
-            contacts=tuple(r["contacts"] or ()))
+            contacts=tuple(r.get("contacts") or ()))
     return out
 
 
@@ -138,38 +142,52 @@ def dossier_counts(conn: psycopg.Connection, tenant: Tenants, period: Period) ->
 
 
 def remediation_counts(conn: psycopg.Connection, tenant: Tenants, period: Period,
-                       today: date | None = None) -> list[dict[str, Any]]:
-    """Remediations whose deadline falls in the period (the period they answer for), per unit:
-    ``total``, accepted ``on_time`` and ``late`` from the counters; with ``today``, ``overdue`` too
-    (open with a deadline before today)."""
+                       today: date | None = None, by_unit: bool = True) -> list[dict[str, Any]]:
+    """Remediations whose deadline falls in the period (the period they answer for), per unit (per
+    tenant without ``by_unit``): ``total``, accepted ``on_time`` and ``late`` from the counters; with
+    ``today``, ``overdue`` too (open with a deadline before today)."""
     by, where, param = _scope(tenant)
+    select, group = (f"{by}unit_id::text AS unit_id", f"{by}unit_id") if by_unit else ("tenant", "tenant")
     this_month = month_of(today) if today else period.first
     # An open remediation of a month before today's is overdue, one of a later month is not; today's
     # month alone needs the day, so its open rows are counted (index remediations_open).
-    rows = {(r.get("tenant"), r["unit_id"]): r for r in conn.execute(
-        f"SELECT {by}unit_id::text AS unit_id, sum(total)::int AS total, sum(on_time)::int AS on_time, "
+    rows = {(r.get("tenant"), r.get("unit_id")): r for r in conn.execute(
+        f"SELECT {select}, sum(total)::int AS total, sum(on_time)::int AS on_time, "
         f"sum(late)::int AS late, coalesce(sum(total - on_time - late) FILTER (WHERE month < %s), 0)::int AS overdue "
-        f"FROM remediation_counts WHERE {where} AND month BETWEEN %s AND %s GROUP BY {by}unit_id",
+        f"FROM remediation_counts WHERE {where} AND month BETWEEN %s AND %s GROUP BY {group}",
         [this_month, param, period.first, period.last_month])}
     if today and period.first <= this_month <= period.last_month:
         for r in conn.execute(
-                f"SELECT {by}unit_id::text AS unit_id, count(*)::int AS n FROM remediations WHERE {where} "
-                f"AND accepted_on IS NULL AND deadline >= %s AND deadline < %s GROUP BY {by}unit_id",
+                f"SELECT {select}, count(*)::int AS n FROM remediations WHERE {where} "
+                f"AND accepted_on IS NULL AND deadline >= %s AND deadline < %s GROUP BY {group}",
                 [param, this_month, today]):
             n = r.pop("n")
             # A row committed between the two statements may be missing from the counters read above.
-            row = rows.setdefault((r.get("tenant"), r["unit_id"]), {**r, "total": n, "on_time": 0, "late": 0, "overdue": 0})
+            row = rows.setdefault((r.get("tenant"), r.get("unit_id")), {**r, "total": n, "on_time": 0, "late": 0, "overdue": 0})
             row["overdue"] += n
     return list(rows.values())
 
 
-def open_remediations(conn: psycopg.Connection, tenant: str, period: Period) -> list[Remediation]:
-    """Remediations not accepted yet whose deadline falls in the period (index remediations_open)."""
-    with conn.cursor(row_factory=args_row(Remediation)) as cur:  # thousands of rows: no dict for each
-        return cur.execute(
-            "SELECT remediation_id::text, unit_id::text, deadline, NULL::date, assigned_on FROM remediations "
-            "WHERE tenant = %s AND accepted_on IS NULL AND deadline BETWEEN %s AND %s",
-            [tenant, period.first, period.last_day]).fetchall()
+def open_remediations(conn: psycopg.Connection, tenant: str, period: Period, today: date,
+                      listed: int | None) -> list[OpenRemediations]:
+    """Remediations not accepted yet whose deadline falls in the period, per unit (index remediations_open):
+    how many, how many overdue on ``today``, the earliest assignment and overdue deadline, and the
+    ``listed`` most overdue (every one with None). Summed in SQL: a province has thousands of them."""
+    rows = conn.execute(
+        "SELECT unit_id::text AS unit_id, count(*)::int AS open, (count(*) FILTER (WHERE deadline < %(today)s))::int "
+        "AS overdue, min(assigned_on) AS first_assigned, min(deadline) FILTER (WHERE deadline < %(today)s) AS first_overdue, "
+        "array_agg(remediation_id::text ORDER BY rank) FILTER (WHERE listed) AS ids, "
+        "array_agg(deadline ORDER BY rank) FILTER (WHERE listed) AS deadlines "
+        # The overdue come first in deadline order (before the deadlines from today on).
+        "FROM (SELECT unit_id, remediation_id, deadline, assigned_on, rank, deadline < %(today)s "
+        "AND (%(listed)s::int IS NULL OR rank <= %(listed)s::int) AS listed "
+        "FROM (SELECT unit_id, remediation_id, deadline, assigned_on, "
+        "row_number() OVER (PARTITION BY unit_id ORDER BY deadline, remediation_id) AS rank FROM remediations "
+        "WHERE tenant = %(tenant)s AND accepted_on IS NULL AND deadline BETWEEN %(first)s AND %(last)s) ranked) o "
+        "GROUP BY unit_id",
+        {"tenant": tenant, "first": period.first, "last": period.last_day, "today": today, "listed": listed})
+    return [OpenRemediations(r["unit_id"], r["open"], r["overdue"], r["first_assigned"], r["first_overdue"],
+                             tuple(zip(r["ids"] or (), r["deadlines"] or ()))) for r in rows]
 
 
 def plans(conn: psycopg.Connection, tenant: str, year: int) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from services.analytics import rebuild
 from services.analytics.bootstrap import SERVICE as ANALYTICS
+from services.analytics.domain import OVERDUE_LISTED
 from services.analytics.remediation_counts import RECOUNT
 from shared.consumer import Raw
 from shared.events import CATALOGUE
@@ -162,8 +163,12 @@ def test_every_remediation_figure_on_any_day_and_period(service_harness, tenant)
             if want["due"] or want["open"]:
                 [row] = rem["rows"]
                 assert {k: row[k] for k in want} == want, (today, months)
-                assert [o["deadline"] for o in row["overdue_items"]] == sorted(
-                    d.isoformat() for d, a in facts.values() if a is None and d < today and first <= d <= last)
+                overdue = sorted((d, rid) for rid, (d, a) in facts.items() if a is None and d < today and first <= d <= last)
+                assert row["overdue_items"] == [{"remediation_id": rid, "deadline": d.isoformat(), "days_overdue": (today - d).days}
+                                                for d, rid in overdue][:OVERDUE_LISTED]
+                assert row["overdue"] == len(overdue) and row["details"] == f"/v1/scorecards/{unit}"
+                card = svc.client.get(row["details"], params=params, headers=h).json()
+                assert card["facts"]["overdue_remediation_ids"] == [rid for _d, rid in overdue]  # the whole list
             else:
                 assert rem["rows"] == [], (today, months)
             assert {k: rem["totals"][k] for k in want} == want
@@ -181,3 +186,36 @@ def test_every_remediation_figure_on_any_day_and_period(service_harness, tenant)
                 assert (row["remediations_due"], row["remediations_overdue"]) == (want["due"], want["overdue"])
                 assert row["remediation_on_time_rate"] == (round(want["on_time"] / want["due"], 4) if want["due"] else None)
             assert sorted(r["tenant"] for r in side["rows"]) == tenants
+
+
+def test_each_row_lists_the_most_overdue_of_every_merged_unit_and_the_scorecard_all_of_them(service_harness, tenant):
+    """Commune A merged into C: C's row counts the overdue of both and lists the most overdue of both."""
+    svc = service_harness(ANALYTICS)
+    a, c, insp = (str(uuid.uuid4()) for _ in range(3))
+    events = [ev("unit.changed", tenant, {"unit_id": u, "change": "created", "name": name, "level": 2, "kind": "commune",
+                                          "parent_id": None, "valid_from": "2020-01-01", "valid_to": valid_to, "successor_id": succ})
+              for u, name, valid_to, succ in ((a, "Xã A", "2025-06-30", c), (c, "Xã C", None, None))]
+    deadlines = {}
+    for i in range(OVERDUE_LISTED + 8):
+        rid, unit = str(uuid.uuid4()), (a, c)[i % 2]
+        deadline = date(2025, 3, 1) + timedelta(days=(i * 7) % 90)  # ties on some days: then by id
+        deadlines[rid] = (deadline, unit)
+        events.append(ev("remediation.assigned", tenant, {
+            "remediation_id": rid, "inspection_id": insp, "unit_id": unit, "recommendation_id": str(uuid.uuid4()),
+            "finding_id": None, "kind": "correction", "text": "Chấn chỉnh", "deadline": deadline.isoformat()}, when=ASSIGNED))
+    assert apply(svc, events) == []
+    today = date(2025, 12, 31)
+    params = {"year": 2025, "today": today.isoformat()}
+    h = svc.auth(tenant, "viewer")
+    [row] = svc.client.get("/v1/dashboards/remediation", params=params, headers=h).json()["rows"]
+    every = sorted((d, rid) for rid, (d, _u) in deadlines.items())
+    assert row["unit_id"] == c and row["overdue"] == row["open"] == len(every)
+    assert row["max_days_overdue"] == (today - every[0][0]).days
+    assert [(o["deadline"], o["remediation_id"]) for o in row["overdue_items"]] == [
+        (d.isoformat(), rid) for d, rid in every[:OVERDUE_LISTED]]
+    card = svc.client.get(row["details"], params=params, headers=h).json()
+    assert card["facts"]["overdue_remediation_ids"] == [rid for _d, rid in every]
+    # As of a date before the merge each commune has its own row, its own list.
+    rows = svc.client.get("/v1/dashboards/remediation", params={**params, "as_of": "2025-06-01"}, headers=h).json()["rows"]
+    assert {r["unit_id"]: [o["remediation_id"] for o in r["overdue_items"]] for r in rows} == {
+        u: [rid for _d, rid in sorted((d, rid) for rid, (d, owner) in deadlines.items() if owner == u)] for u in (a, c)}

@@ -6,7 +6,8 @@ from collections import Counter
 from datetime import date, timedelta
 
 from services.analytics.domain import (
-    Remediation, combined_summary, contribution_delta, remediation_contributions, remediation_summary, remediation_totals,
+    OVERDUE_LISTED, OpenRemediations, Remediation, combined_summary, contribution_delta, open_summary,
+    remediation_contributions, remediation_summary, remediation_totals,
 )
 
 
@@ -53,3 +54,40 @@ def test_counters_and_open_rows_give_the_figures_of_every_row():
         cut = rng.randrange(len(items) + 1)
         parts = [remediation_summary(items[:cut], today), remediation_summary(items[cut:], today)]
         assert combined_summary(parts) == {k: v for k, v in whole.items() if k != "overdue_items"}
+
+
+def sums(items, today, listed):
+    """What store.open_remediations gives for the open ``items`` of one unit."""
+    still_open = sorted((r for r in items if r.accepted_on is None and r.deadline is not None), key=lambda r: (r.deadline, r.remediation_id))
+    overdue = [r for r in still_open if r.deadline < today]
+    assigned = [r.assigned_on for r in still_open if r.assigned_on is not None]
+    return OpenRemediations(items[0].unit_id if items else "u", len(still_open), len(overdue), min(assigned, default=None),
+                            overdue[0].deadline if overdue else None,
+                            tuple((r.remediation_id, r.deadline) for r in overdue[:listed]))
+
+
+def test_sums_of_open_remediations_per_unit_give_the_figures_and_the_most_overdue_of_every_row():
+    rng = random.Random(8)
+    for _ in range(300):
+        today = date(2025, 1, 1) + timedelta(days=rng.randrange(400))
+        listed = rng.choice([1, 3, OVERDUE_LISTED, None])
+        items = []
+        for i in range(rng.randrange(60)):
+            deadline = date(2025, 1, 1) + timedelta(days=rng.randrange(365)) if rng.random() < 0.95 else None
+            accepted = deadline + timedelta(days=rng.randrange(-30, 30)) if deadline and rng.random() < 0.4 else None
+            assigned = deadline - timedelta(days=rng.randrange(-10, 90)) if deadline and rng.random() < 0.9 else None
+            items.append(Remediation(f"r{rng.randrange(10**6):06d}", f"u{rng.randrange(3)}", deadline, accepted, assigned))
+        counts: Counter = Counter()
+        for r in items:
+            for (_unit, _month, column), n in remediation_contributions(row(r.deadline, r.accepted_on)).items():
+                counts[column] += n
+        whole = remediation_summary(items, today)
+        # Three units merged into one: each summed apart, as SQL sums them per original unit.
+        parts = [sums([r for r in items if r.unit_id == u], today, listed) for u in ("u0", "u1", "u2")]
+        got = open_summary(parts, today, counts["on_time"], counts["late"], listed)
+        assert got == {**whole, "overdue_items": whole["overdue_items"][:listed]}
+        assert len(got["overdue_items"]) == min(got["overdue"], listed if listed is not None else got["overdue"])
+    many = [Remediation(f"r{i:02d}", "u", date(2025, 1, 1) + timedelta(days=i % 7), None) for i in range(30)]
+    got = open_summary([sums(many, date(2025, 6, 1), OVERDUE_LISTED)], date(2025, 6, 1))
+    assert (got["overdue"], len(got["overdue_items"]), got["max_days_overdue"]) == (30, OVERDUE_LISTED, 151)
+    assert [o["remediation_id"] for o in got["overdue_items"]][:5] == ["r00", "r07", "r14", "r21", "r28"]

@@ -5,13 +5,12 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from services.analytics import charts, exports, queries, rebuild, report, store
 from services.analytics.domain import Period
-from shared.api import PrincipalDep, RuntimeDep
+from shared.api import JSONBody, PrincipalDep, RuntimeDep
 from shared.api import create_app as create_shell
 from shared.auth import Principal
 from shared.db import ALL_TENANTS
@@ -83,7 +82,7 @@ def dashboard(name: str, params: AskDep, principal: PrincipalDep, runtime: Runti
         return _download(exports.to_csv(answer), exports.CSV_TYPE, f"{stem}.csv")
     if format == "xlsx":
         return _download(exports.to_xlsx(answer), exports.XLSX_TYPE, f"{stem}.xlsx")
-    return JSONResponse(jsonable_encoder({"dashboard": name, **answer.to_json()}))
+    return JSONBody({"dashboard": name, **answer.to_json()})
 
 
 @router.get("/dashboards/{name}/chart.svg", summary="The dashboard's chart, to embed")
@@ -105,7 +104,7 @@ def unit_scorecard(unit_id: str, params: AskDep, principal: PrincipalDep, runtim
         if card.get("officials"):
             store.log_personal_read(conn, tenant, principal.sub, unit_id, [o["official_ref"] for o in card["officials"]],
                                     ctx.f.period.label(), runtime.clock())
-    return JSONResponse(jsonable_encoder(card))
+    return JSONBody(card)
 
 
 @router.get("/reports/{year}/annual.docx", summary="BÁO CÁO Kết quả kiểm tra công vụ năm N (Decree 30/2020 DOCX)")
@@ -135,7 +134,7 @@ def start_rebuild(principal: PrincipalDep, runtime: RuntimeDep, body: RebuildReq
     """Start a rebuild in the background; 202 with its first status."""
     principal.require("operate")
     run_id = rebuild.start(runtime, (body.outbox_urls if body else None) or None)
-    return JSONResponse(jsonable_encoder(rebuild.status(runtime) | {"id": run_id}), status_code=202)
+    return JSONBody(rebuild.status(runtime) | {"id": run_id}, status_code=202)
 
 
 @router.get("/rebuild/status", summary="Progress of the latest rebuild: events applied / total")
@@ -145,7 +144,7 @@ def rebuild_status(principal: PrincipalDep, runtime: RuntimeDep) -> Any:
     current = rebuild.status(runtime)
     if current is None:
         raise NotFound("no rebuild has run")
-    return JSONResponse(jsonable_encoder(current))
+    return JSONBody(current)
 
 
 def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:

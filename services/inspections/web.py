@@ -5,16 +5,14 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import psycopg
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
-
+from shared.api import JSONBody
 from shared.auth import Principal
 from shared.errors import Conflict
 
 
-def created(body: Any, new: bool) -> JSONResponse:
+def created(body: Any, new: bool) -> JSONBody:
     """201 for the first request with an id, 200 with the same body for a resend."""
-    return JSONResponse(jsonable_encoder(body), status_code=201 if new else 200)
+    return JSONBody(body, status_code=201 if new else 200)
 
 
 @contextmanager

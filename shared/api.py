@@ -310,6 +310,10 @@ def render_metrics(service: str, backlog: int | None) -> bytes:
     return generate_latest(registry)
 
 
+# Collector thresholds of an API process once started (CPython's default is 700, 10, 10).
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
 def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, description: str = "",
                body_limit_overrides: Callable[[str], int | None] | None = None, manage_runtime: bool = True) -> FastAPI:
     """Build a service's app. ``manage_runtime`` opens and closes the runtime with the app's lifespan."""
@@ -323,6 +327,13 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
         # held GIL here, stalling every request in flight (the API's p99).
         gc.collect()
         gc.freeze()
+        # Then collect young objects every 50,000 allocations net of frees instead of 700: most of what a
+        # request makes is freed by reference counting and never reaches the collector, and each pass
+        # walks what requests in flight hold (tens of thousands of rows for a dashboard). With the
+        # default, recording 6,000 findings cost one API process 680 young, 60 middle and 5 full passes
+        # (pauses up to 26 ms on a busy machine), 1,500 dashboards 950, 86 and 7; with these, none.
+        # Cyclic garbage waits longer: a few MiB.
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield
         finally:

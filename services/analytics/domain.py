@@ -124,12 +124,13 @@ def unit_level(units: Mapping[str, UnitInfo], unit_id: str) -> int | None:
 
 
 # -- violations ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ViolationCount:
+class ViolationCount(NamedTuple):
+    """A sum of violation counters (a dashboard reads thousands: a tuple is built several times faster
+    than a frozen dataclass)."""
     unit_id: str
-    month: date
-    criterion_code: str
-    severity: str
+    month: date | None
+    criterion_code: str | None
+    severity: str | None
     n: int
     tenant: str = ""
 

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any, Sequence
 
 import psycopg
+from psycopg.rows import args_row
 
 from services.analytics.domain import OpenRemediations, Period, UnitInfo, ViolationCount, month_of
 
@@ -85,17 +86,20 @@ def violation_counts(conn: psycopg.Connection, tenant: Tenants, period: Period, 
     by, where, param = _scope(tenant)
     cols = ([] if not by_unit else ["unit_id"]) + [d for d in _VIOLATION_DIMS if d in dims]
     group = (by + ", ".join(cols)).rstrip(", ")
-    select = by + "".join(("unit_id::text AS unit_id" if c == "unit_id" else c) + ", " for c in cols)
+    # The fields of ViolationCount in order, so each row becomes one without a dict in between.
+    select = ", ".join(["unit_id::text" if by_unit else "''", *(d if d in dims else f"NULL::{t}" for d, t in
+                                                                  zip(_VIOLATION_DIMS, ("date", "text", "text"))),
+                        "sum(n)::int", "tenant" if by else "''"])
     having = ""
     if repeat_candidates and by_unit:
         having = (f" HAVING sum(n) > 1 OR unit_id IN (SELECT unit_id FROM units WHERE {where} AND successor_id IS NOT NULL"
                   f" UNION SELECT successor_id FROM units WHERE {where} AND successor_id IS NOT NULL)")
     params = [param, period.first, period.last_month] + ([param, param] if having else [])
-    rows = conn.execute(
-        f"SELECT {select}sum(n)::int AS n FROM violation_counts "
-        f"WHERE {where} AND month BETWEEN %s AND %s{' GROUP BY ' + group if group else ''}{having}", params).fetchall()
-    return [ViolationCount(r.get("unit_id") or "", r.get("month"), r.get("criterion_code"), r.get("severity"), r["n"],
-                           r.get("tenant", "")) for r in rows if r["n"]]
+    with conn.cursor(row_factory=args_row(ViolationCount)) as cur:
+        rows = cur.execute(
+            f"SELECT {select} FROM violation_counts "
+            f"WHERE {where} AND month BETWEEN %s AND %s{' GROUP BY ' + group if group else ''}{having}", params).fetchall()
+    return [r for r in rows if r.n]
 
 
 def violations_by_unit(conn: psycopg.Connection, tenant: Tenants, period: Period, every_criterion: bool = False,

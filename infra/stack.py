@@ -226,6 +226,9 @@ def main() -> int:
         stopping["now"] = True
 
     signal.signal(signal.SIGTERM, interrupt)
+    # Ctrl-C stops everything even when started in the background of a script, which starts it with
+    # SIGINT ignored (Python then never raises KeyboardInterrupt, and the services outlive the stack).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         stack.run()
         if args.check:

@@ -200,7 +200,7 @@ def contribution_delta(before: Mapping[str, Any] | None, after: Mapping[str, Any
 
 
 # -- remediation --------------------------------------------------------------------------------
-class Remediation(NamedTuple):  # a tuple: the remediation dashboard makes one per open remediation
+class Remediation(NamedTuple):  # one per remediation of a unit's scorecard
     remediation_id: str
     unit_id: str
     deadline: date | None

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import psycopg
+
 from shared.api import JSONBody
 from shared.auth import Principal
 from shared.errors import Conflict

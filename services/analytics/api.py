@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.analytics import charts, exports, queries, rebuild, report, store
 from services.analytics.domain import Period
+from services.analytics.summary_cache import SummaryCache
 from shared.api import JSONBody, PrincipalDep, RuntimeDep
 from shared.api import create_app as create_shell
 from shared.auth import Principal
@@ -55,6 +56,14 @@ def _one_tenant(principal: Principal, params: AskParams) -> str:
     return tenant
 
 
+def _summaries(runtime: Runtime) -> SummaryCache:
+    """The API process's central-view figures (one per runtime: tests run several services in one process)."""
+    cache = runtime.extras.get("summaries")
+    if cache is None:
+        cache = runtime.extras.setdefault("summaries", SummaryCache(runtime.settings.summary_cache_entries))
+    return cache
+
+
 def _answer(runtime: Runtime, principal: Principal, name: str, params: AskParams) -> queries.Answer:
     if name not in DASHBOARD_NAMES:
         raise NotFound(f"no dashboard {name!r}; there are {', '.join(DASHBOARD_NAMES)}")
@@ -62,7 +71,8 @@ def _answer(runtime: Runtime, principal: Principal, name: str, params: AskParams
     if name == "provinces":
         scope = principal.require("read").read_scope(params.tenant)
         with runtime.db.tx(scope) as conn:
-            return queries.provinces(conn, store.tenants(conn) if scope == ALL_TENANTS else [scope], filters)
+            return queries.provinces(conn, store.tenants(conn) if scope == ALL_TENANTS else [scope], filters,
+                                     _summaries(runtime))
     tenant = _one_tenant(principal, params)
     with runtime.db.tx(tenant) as conn:
         return queries.DASHBOARDS[name](queries.Context(conn, tenant, filters))

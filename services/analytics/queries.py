@@ -18,12 +18,13 @@ from services.analytics.domain import (
     combined_summary, group_violations, open_summary, rank_by_risk, rate, ratio, remediation_summary, remediation_totals,
     repeat_violations, score_official, unit_label, unit_level, units_existing,
 )
+from services.analytics.summary_cache import SummaryCache
 from shared.coverage import CoverageRule, Unit, ancestor_at, evaluate
 
 
-@dataclass
+@dataclass(frozen=True)
 class Filters:
-    """What every question is asked with."""
+    """What every question is asked with (hashable: the central view keeps answers per question)."""
     period: Period
     today: date
     as_of: date | None = None       # None: the current unit tree; a date: the tree valid on that day
@@ -289,18 +290,25 @@ def year_over_year(ctx: Context) -> Answer:
                   ("label", ["this_period", "last_period"]))
 
 
-def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters) -> Answer:
+def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters, cache: SummaryCache | None = None) -> Answer:
     """The same headline figures side by side for every province the caller may see (each read model
-    asked once for all of them)."""
-    batch, trees = Batch(conn, tenant_ids), store.units_by_tenant(conn, tenant_ids, filters.as_of, contacts=False)
-    rows = []
-    for t in tenant_ids:
-        ctx = Context(conn, t, filters, units=trees.get(t, {}), batch=batch)
-        roots = sorted((u for u in units_existing(ctx.units, filters.as_of) if u.parent_id is None), key=lambda u: u.name)
-        rows.append({"tenant": t, "province": roots[0].name if roots else t, **summary(ctx, filters.period)})
+    asked once for all of them). With ``cache``, only the provinces whose read models changed since
+    they were last computed for this question are computed again."""
+    # The change counts first: whatever is computed after them is at least that new.
+    versions = store.read_model_versions(conn, tenant_ids) if cache is not None else {}
+    rows = {t: hit for t in tenant_ids if cache is not None and (hit := cache.get(t, filters, versions[t])) is not None}
+    stale = [t for t in tenant_ids if t not in rows]
+    if stale:
+        batch, trees = Batch(conn, stale), store.units_by_tenant(conn, stale, filters.as_of, contacts=False)
+        for t in stale:
+            ctx = Context(conn, t, filters, units=trees.get(t, {}), batch=batch)
+            roots = sorted((u for u in units_existing(ctx.units, filters.as_of) if u.parent_id is None), key=lambda u: u.name)
+            rows[t] = {"tenant": t, "province": roots[0].name if roots else t, **summary(ctx, filters.period)}
+            if cache is not None:
+                cache.put(t, filters, versions[t], rows[t])
     return Answer(f"Kết quả kiểm tra công vụ các tỉnh, {filters.period.label()}",
-                  [("tenant", "Mã"), ("province", "Tỉnh, thành phố")] + list(SUMMARY_HEADERS.items()), rows,
-                  ("province", ["inspections_done", "violations"]))
+                  [("tenant", "Mã"), ("province", "Tỉnh, thành phố")] + list(SUMMARY_HEADERS.items()),
+                  [rows[t] for t in tenant_ids], ("province", ["inspections_done", "violations"]))
 
 
 # -- risk and scorecards ------------------------------------------------------------------------

@@ -32,6 +32,13 @@ def tenants(conn: psycopg.Connection) -> list[str]:
     return [r["tenant"] for r in rows]
 
 
+def read_model_versions(conn: psycopg.Connection, tenants: Sequence[str]) -> dict[str, int]:
+    """How many times each province's read models changed (migration 009); 0 for one never changed."""
+    rows = conn.execute("SELECT tenant, sum(changes)::bigint AS n FROM read_model_versions WHERE tenant = ANY(%s) "
+                        "GROUP BY tenant", [list(tenants)]).fetchall()
+    return {t: 0 for t in tenants} | {r["tenant"]: r["n"] for r in rows}
+
+
 def units(conn: psycopg.Connection, tenant: str, as_of: date | None = None) -> dict[str, UnitInfo]:
     """The unit tree: latest states, or as of a date each unit's name and parent on that day.
 

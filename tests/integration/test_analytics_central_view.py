@@ -1,0 +1,96 @@
+"""The central view keeps each province's figures while its read models are unchanged, and only then.
+
+Every way a read model changes is exercised: findings applied as a set, one applied alone (a poison
+message in its batch makes the consumer apply message by message), a unit renamed, a rebuild's reset;
+a duplicate delivery changes nothing and so keeps the figures. Each answer is compared with the view
+computed without keeping anything.
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from services.analytics import queries, rebuild, store
+from services.analytics.bootstrap import SERVICE as ANALYTICS
+from services.analytics.domain import Period
+from tests.integration.test_analytics_readmodel import apply, ev
+
+YEAR, TODAY = 2025, date(2025, 12, 31)
+
+
+def _unit(tenant: str, unit: str, name: str):
+    return ev("unit.changed", tenant, {"unit_id": unit, "change": "created", "name": name, "level": 1, "kind": "province",
+                                       "parent_id": None, "valid_from": "2020-01-01", "valid_to": None, "successor_id": None})
+
+
+def _finding(tenant: str, unit: str, criterion: str = "GIO"):
+    return ev("violation.recorded", tenant, {
+        "finding_id": str(uuid.uuid4()), "inspection_id": str(uuid.uuid4()), "unit_id": unit, "plan_id": None,
+        "criterion_code": criterion, "severity": "minor", "description": "Đi làm muộn 25 phút, không có lý do",
+        "officials_count": 1, "recorded_by": "Nguyễn Thị Hồng Nhung", "recorded_at": "2025-03-11T08:25:00+07:00"})
+
+
+def test_central_view_computes_again_only_the_provinces_that_changed(service_harness, tenant):
+    svc = service_harness(ANALYTICS)
+    a, b = tenant + "-a", tenant + "-b"
+    unit_a, unit_b = str(uuid.uuid4()), str(uuid.uuid4())
+    kept = [_finding(a, unit_a)]
+    assert apply(svc, [_unit(a, unit_a, "Tỉnh Vĩnh Long"), _unit(b, unit_b, "Tỉnh Đồng Tháp"), kept[0],
+                       _finding(b, unit_b), _finding(b, unit_b)]) == []
+    central = svc.auth("*", "central_viewer")
+    cache = None
+
+    def view(**params) -> dict:
+        nonlocal cache
+        r = svc.client.get("/v1/dashboards/provinces", params={"year": YEAR, "today": TODAY.isoformat(), **params},
+                           headers=central)
+        assert r.status_code == 200, r.text
+        cache = svc.runtime.extras["summaries"]
+        rows = {row["tenant"]: row for row in r.json()["rows"] if row["tenant"] in (a, b)}
+        # The same as computed from scratch, every time.
+        with svc.runtime.db.tx("*") as conn:
+            fresh = queries.provinces(conn, [a, b], queries.Filters(Period(YEAR), date.fromisoformat(params.get("today", TODAY.isoformat()))))
+        assert rows == {row["tenant"]: row for row in fresh.rows}
+        return rows
+
+    first = view()
+    assert (first[a]["province"], first[a]["violations"], first[b]["violations"]) == ("Tỉnh Vĩnh Long", 1, 2)
+    assert first[b]["units_with_repeats"] == 1 and first[a]["units_with_repeats"] == 0
+    filters = queries.Filters(Period(YEAR), TODAY)
+
+    def kept_for() -> set[str]:
+        """The provinces whose figures for this question are kept at their current change count."""
+        return {t for t in (a, b) if cache.get(t, filters, _version(svc, t)) is not None}
+
+    assert kept_for() == {a, b}
+    # A finding in A: A is computed again, B is kept.
+    assert apply(svc, [_finding(a, unit_a)]) == []
+    assert kept_for() == {b}
+    assert view()[a]["violations"] == 2 and kept_for() == {a, b}
+    # The same event delivered again changes nothing, so nothing is computed again.
+    assert apply(svc, kept) == [] and kept_for() == {a, b}
+    # A poison message in the batch: the rest applied one by one (another code path), still counted.
+    foreign = _finding(b, unit_a)  # B naming A's unit: refused
+    assert len(apply(svc, [foreign, _finding(b, unit_b, "RUOU")])) == 1
+    assert kept_for() == {a}
+    assert view()[b]["violations"] == 3
+    # A unit renamed: the province's name in the view follows.
+    assert apply(svc, [ev("unit.changed", a, {"unit_id": unit_a, "change": "renamed", "name": "Tỉnh Vĩnh Long mới", "level": 1,
+                                               "kind": "province", "parent_id": None, "valid_from": "2020-01-01",
+                                               "valid_to": None, "successor_id": None})]) == []
+    assert kept_for() == {b}
+    assert view()[a]["province"] == "Tỉnh Vĩnh Long mới"
+    # Another day is another question (overdue is counted on it); the first one stays kept.
+    view(today="2025-06-30")
+    assert kept_for() == {a, b}
+    # A rebuild's reset empties the read models: nothing kept is valid any more, and what comes after counts.
+    rebuild.reset(svc.runtime)
+    assert kept_for() == set()
+    assert apply(svc, [_unit(a, unit_a, "Tỉnh Vĩnh Long"), _unit(b, unit_b, "Tỉnh Đồng Tháp"), _finding(a, unit_a)]) == []
+    again = view()
+    assert (again[a]["violations"], again[b]["violations"]) == (1, 0)
+
+
+def _version(svc, tenant: str) -> int:
+    with svc.runtime.db.tx("*") as conn:
+        return store.read_model_versions(conn, [tenant])[tenant]

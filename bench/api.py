@@ -31,6 +31,7 @@ from services.inspections.events import handlers as inspection_handlers
 from shared.events import CATALOGUE
 
 TENANT = "vinh-long"
+RATE_LIMIT = 10_000_000
 
 
 def load(spec: dict) -> dict:
@@ -58,8 +59,10 @@ def profile(proc, name: str) -> subprocess.Popen | None:
 
 def serve(stack: Stack, definition, url: str, name: str, workers: int = 1):
     port = free_port()
+    # The rate limit on, as deployed (every request counted in Redis), but high enough that the load
+    # generator's few tokens are never refused.
     proc = stack.spawn(name, ["-m", f"services.{definition.name}", "api"],
-                       stack.env(definition, url, api_port=port, api_workers=workers))
+                       stack.env(definition, url, api_port=port, api_workers=workers, rate_limit_per_minute=RATE_LIMIT))
     base = f"http://127.0.0.1:{port}"
     wait_for(lambda: _ok(base + "/readyz"), timeout=60, what=f"{name} ready")
     return proc, base

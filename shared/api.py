@@ -1,7 +1,9 @@
 """The FastAPI shell every service shares: auth, errors, limits, health, metrics, trace ids."""
 from __future__ import annotations
 
+import asyncio
 import gc
+import hashlib
 import json
 import logging
 import os
@@ -251,29 +253,40 @@ class TextGuard:
 
 
 class RateLimit:
-    """Fixed one-minute window per bearer token, counted in Redis; fails open if Redis is away."""
+    """Fixed one-minute window per bearer token, counted in Redis; fails open if Redis is away.
+
+    The count is awaited (redis.asyncio): a blocking call here held the event loop, and every request
+    in it, for a Redis round trip per request."""
 
     def __init__(self, app, redis_url: str, per_minute: int, service: str):
-        import redis
-
         self.app = app
         self.per_minute = per_minute
         self.service = service
-        self.redis = redis.Redis.from_url(redis_url, socket_timeout=0.2, socket_connect_timeout=0.2) if per_minute else None
+        self.redis_url = redis_url
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._redis = None
+
+    def _client(self):
+        # A client belongs to the event loop it connected in (a test client may run one loop per request).
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            import redis.asyncio
+
+            self._loop = loop
+            self._redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=0.2, socket_connect_timeout=0.2)
+        return self._redis
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or self.redis is None:
+        if scope["type"] != "http" or not self.per_minute:
             return await self.app(scope, receive, send)
         auth = dict(scope.get("headers") or []).get(b"authorization", b"")
         if auth:
-            import hashlib
-
             key = f"rl:{self.service}:{hashlib.sha1(auth).hexdigest()}:{int(time.time() // 60)}"
             try:
-                pipe = self.redis.pipeline()
+                pipe = self._client().pipeline(transaction=False)
                 pipe.incr(key)
                 pipe.expire(key, 90)
-                count = pipe.execute()[0]
+                count = (await pipe.execute())[0]
             except Exception:
                 count = 0
             if count > self.per_minute:

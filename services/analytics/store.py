@@ -39,6 +39,17 @@ def read_model_versions(conn: psycopg.Connection, tenants: Sequence[str]) -> dic
     return {t: 0 for t in tenants} | {r["tenant"]: r["n"] for r in rows}
 
 
+def fold_read_model_versions(conn: psycopg.Connection) -> int:
+    """Fold the change counts of database sessions that have ended into one row per province (writer 0):
+    every sum stays the same, and the rows stay as many as the live sessions. Returns the rows folded."""
+    return conn.execute(
+        "WITH gone AS (DELETE FROM read_model_versions WHERE writer <> 0 AND writer NOT IN (SELECT pid FROM pg_stat_activity) "
+        "RETURNING tenant, changes), "
+        "kept AS (INSERT INTO read_model_versions AS v (tenant, writer, changes) SELECT tenant, 0, sum(changes) FROM gone "
+        "GROUP BY tenant ORDER BY tenant ON CONFLICT (tenant, writer) DO UPDATE SET changes = v.changes + EXCLUDED.changes) "
+        "SELECT count(*) AS n FROM gone").fetchone()["n"]
+
+
 def units(conn: psycopg.Connection, tenant: str, as_of: date | None = None) -> dict[str, UnitInfo]:
     """The unit tree: latest states, or as of a date each unit's name and parent on that day.
 

@@ -94,3 +94,28 @@ def test_central_view_computes_again_only_the_provinces_that_changed(service_har
 def _version(svc, tenant: str) -> int:
     with svc.runtime.db.tx("*") as conn:
         return store.read_model_versions(conn, [tenant])[tenant]
+
+
+def test_change_counts_of_ended_sessions_fold_into_one_row_per_province_and_keep_their_sums(service_harness, tenant):
+    svc = service_harness(ANALYTICS)
+    a, b = tenant + "-a", tenant + "-b"
+    unit_a, unit_b = str(uuid.uuid4()), str(uuid.uuid4())
+    with svc.runtime.db.tx("*") as conn:
+        live = conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"]
+        ended = [r["n"] for r in conn.execute(  # pids no session has now: the counts of consumers that stopped
+            "SELECT n FROM generate_series(4000000, 4000002) n WHERE n NOT IN (SELECT pid FROM pg_stat_activity)").fetchall()]
+        for writer, changes in [(ended[0], 3), (ended[1], 4), (ended[2], 5), (live, 7)]:
+            conn.execute("INSERT INTO read_model_versions (tenant, writer, changes) VALUES (%s, %s, %s)", [a, writer, changes])
+        conn.execute("INSERT INTO read_model_versions (tenant, writer, changes) VALUES (%s, %s, 2)", [b, ended[0]])
+        conn.execute("INSERT INTO read_model_versions (tenant, writer, changes) VALUES (%s, 0, 10)", [b])
+    before = {t: _version(svc, t) for t in (a, b)}
+    assert before == {a: 19, b: 12}
+    ANALYTICS.consumers["main"](svc.runtime)  # what a consumer does as it starts
+    assert {t: _version(svc, t) for t in (a, b)} == before
+    with svc.runtime.db.tx("*") as conn:
+        rows = conn.execute("SELECT tenant, writer, changes FROM read_model_versions WHERE tenant = ANY(%s) ORDER BY 1, 2",
+                            [[a, b]]).fetchall()
+    assert [(r["tenant"], r["writer"], r["changes"]) for r in rows] == [(a, 0, 12), (a, live, 7), (b, 0, 12)]
+    # Applying goes on counting from there.
+    assert apply(svc, [_unit(a, unit_a, "Tỉnh Vĩnh Long"), _unit(b, unit_b, "Tỉnh Đồng Tháp")]) == []
+    assert _version(svc, a) > 19 and _version(svc, b) > 12

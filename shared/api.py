@@ -1,7 +1,6 @@
 """The FastAPI shell every service shares: auth, errors, limits, health, metrics, trace ids."""
 from __future__ import annotations
 
-import asyncio
 import gc
 import hashlib
 import json
@@ -33,6 +32,7 @@ from shared.errors import DomainError
 from shared.kafka import broker_ready
 from shared.logging import trace_id_var, new_trace_id
 from shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.request_counter import RequestCounter
 from shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -253,43 +253,21 @@ class TextGuard:
 
 
 class RateLimit:
-    """Fixed one-minute window per bearer token, counted in Redis; fails open if Redis is away.
-
-    The count is awaited (redis.asyncio): a blocking call here held the event loop, and every request
-    in it, for a Redis round trip per request."""
+    """Fixed one-minute window per bearer token, counted in Redis; fails open if Redis is away."""
 
     def __init__(self, app, redis_url: str, per_minute: int, service: str):
         self.app = app
         self.per_minute = per_minute
         self.service = service
-        self.redis_url = redis_url
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._redis = None
-
-    def _client(self):
-        # A client belongs to the event loop it connected in (a test client may run one loop per request).
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            import redis.asyncio
-
-            self._loop = loop
-            self._redis = redis.asyncio.Redis.from_url(self.redis_url, socket_timeout=0.2, socket_connect_timeout=0.2)
-        return self._redis
+        self.counter = RequestCounter(redis_url) if per_minute else None
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not self.per_minute:
+        if scope["type"] != "http" or self.counter is None:
             return await self.app(scope, receive, send)
         auth = dict(scope.get("headers") or []).get(b"authorization", b"")
         if auth:
             key = f"rl:{self.service}:{hashlib.sha1(auth).hexdigest()}:{int(time.time() // 60)}"
-            try:
-                pipe = self._client().pipeline(transaction=False)
-                pipe.incr(key)
-                pipe.expire(key, 90)
-                count = (await pipe.execute())[0]
-            except Exception:
-                count = 0
-            if count > self.per_minute:
+            if (await self.counter.count(key, 90) or 0) > self.per_minute:
                 return await _error(429, "rate_limited", f"more than {self.per_minute} requests per minute")(scope, receive, send)
         return await self.app(scope, receive, send)
 

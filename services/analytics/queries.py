@@ -290,6 +290,9 @@ def year_over_year(ctx: Context) -> Answer:
                   ("label", ["this_period", "last_period"]))
 
 
+CENTRAL_WORK_MEM = "64MB"
+
+
 def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters, cache: SummaryCache | None = None) -> Answer:
     """The same headline figures side by side for every province the caller may see (each read model
     asked once for all of them). With ``cache``, only the provinces whose read models changed since
@@ -299,6 +302,10 @@ def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters,
     rows = {t: hit for t in tenant_ids if cache is not None and (hit := cache.get(t, filters, versions[t])) is not None}
     stale = [t for t in tenant_ids if t not in rows]
     if stale:
+        if len(stale) > 1:
+            # Summed per unit and criterion for many provinces at once (119,000 groups at 10 million
+            # findings) the groups outgrow the default 4 MB and spill to disk: 458 -> 340 ms with room.
+            conn.execute(f"SET LOCAL work_mem = '{CENTRAL_WORK_MEM}'")
         batch, trees = Batch(conn, stale), store.units_by_tenant(conn, stale, filters.as_of, contacts=False)
         for t in stale:
             ctx = Context(conn, t, filters, units=trees.get(t, {}), batch=batch)

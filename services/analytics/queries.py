@@ -304,8 +304,10 @@ def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters,
     if stale:
         if len(stale) > 1:
             # Summed per unit and criterion for many provinces at once (119,000 groups at 10 million
-            # findings) the groups outgrow the default 4 MB and spill to disk: 458 -> 340 ms with room.
-            conn.execute(f"SET LOCAL work_mem = '{CENTRAL_WORK_MEM}'")
+            # findings), the groups outgrow the default 4 MB and spill to disk. And the row-level
+            # security condition makes the planner expect about 1/500 of the counter rows, so it sorts
+            # all 823,000 of them where hashing is twice as fast: 784 -> 384 ms with both settings.
+            conn.execute("SELECT set_config('work_mem', %s, true), set_config('enable_sort', 'off', true)", [CENTRAL_WORK_MEM])
         batch, trees = Batch(conn, stale), store.units_by_tenant(conn, stale, filters.as_of, contacts=False)
         for t in stale:
             ctx = Context(conn, t, filters, units=trees.get(t, {}), batch=batch)

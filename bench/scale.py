@@ -116,31 +116,32 @@ def fill(url: str, n_findings: int, communes: int = 100, seed: int = 5) -> dict[
     return timings
 
 
-def ask(url: str, name: str, tenant: str, kept: SummaryCache | None = None) -> float:
-    """One dashboard question as the API asks it (own transaction, tenant set); returns seconds.
-    ``kept``: the central view keeps the figures of provinces unchanged since (as the API does)."""
+def ask(conn: psycopg.Connection, name: str, tenant: str, kept: SummaryCache | None = None) -> float:
+    """One dashboard question as the API asks it (own transaction, tenant set) on an open connection,
+    as from the API's pool; returns seconds. ``kept``: the central view keeps the figures of provinces
+    unchanged since (as the API does)."""
     filters = queries.Filters(Period(YEAR), date(YEAR, 12, 31))
     t0 = time.perf_counter()
-    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
-        t0 = time.perf_counter()  # a pooled connection in the API: the connect is not part of the question
-        with conn.transaction():
-            conn.execute("SELECT set_config('app.tenant', %s, true)", [tenant])
-            if name == "provinces":
-                answer = queries.provinces(conn, PROVINCES, filters, kept)
-            else:
-                answer = queries.DASHBOARDS[name](queries.Context(conn, tenant, filters))
-        assert answer.rows is not None
+    with conn.transaction():
+        conn.execute("SELECT set_config('app.tenant', %s, true)", [tenant])
+        if name == "provinces":
+            answer = queries.provinces(conn, PROVINCES, filters, kept)
+        else:
+            answer = queries.DASHBOARDS[name](queries.Context(conn, tenant, filters))
+    assert answer.rows is not None
     return time.perf_counter() - t0
 
 
 def dashboards(url: str, rounds: int, seed: int = 9) -> dict[str, list[float]]:
     rnd = random.Random(seed)
     out: dict[str, list[float]] = {}
-    for name in MAIN_DASHBOARDS:
-        ask(url, name, PROVINCES[0])  # warm the cache once
-        out[name] = [ask(url, name, rnd.choice(PROVINCES)) for _ in range(rounds)]
-    ask(url, "provinces", "*")
-    out["provinces (central, all 34), every province computed"] = [ask(url, "provinces", "*") for _ in range(max(3, rounds // 5))]
+    with psycopg.connect(url, autocommit=True, row_factory=dict_row) as conn:
+        for name in MAIN_DASHBOARDS:
+            ask(conn, name, PROVINCES[0])  # warm the cache once
+            out[name] = [ask(conn, name, rnd.choice(PROVINCES)) for _ in range(rounds)]
+        ask(conn, "provinces", "*")
+        out["provinces (central, all 34), every province computed"] = [ask(conn, "provinces", "*")
+                                                                        for _ in range(max(3, rounds // 5))]
     return out
 
 
@@ -159,7 +160,8 @@ def central_view_kept(stack: Stack, url: str, rounds: int, changing: int = 2, fi
             units: dict[str, list[str]] = {}
             for r in conn.execute("SELECT tenant, unit_id::text AS u FROM units WHERE level = 2").fetchall():
                 units.setdefault(r["tenant"], []).append(r["u"])
-        ask(url, "provinces", "*", kept)
+        reader = psycopg.connect(url, autocommit=True, row_factory=dict_row)
+        ask(reader, "provinces", "*", kept)
         changed, unchanged = [], []
         for i in range(rounds):
             raws = []
@@ -176,8 +178,9 @@ def central_view_kept(stack: Stack, url: str, rounds: int, changing: int = 2, fi
             with runtime.db.pool.connection() as conn:
                 if applier.process(conn, raws):
                     raise RuntimeError("a generated finding went to the dead letters")
-            changed.append(ask(url, "provinces", "*", kept))
-            unchanged.append(ask(url, "provinces", "*", kept))
+            changed.append(ask(reader, "provinces", "*", kept))
+            unchanged.append(ask(reader, "provinces", "*", kept))
+        reader.close()
     finally:
         runtime.close()
     return {f"provinces (central, all 34), figures kept, {findings} findings in {changing} provinces before each": changed,

@@ -4,16 +4,19 @@ Every request waits for one count, so its cost is paid per request: redis-py's a
 about 140 µs of CPU per INCR+EXPIRE (and the blocking client held the event loop for the round trip).
 Counting needs two commands with integer replies only, so this speaks them directly: one connection
 per event loop, the commands of concurrent requests pipelined on it, replies matched in order.
-Anything unexpected (Redis away, slow, an error reply) answers None, and the caller lets the request
-through: a rate limit must never be the reason an API is down.
+Anything unexpected (Redis away, slow, an error reply) answers None, and for a second after it every
+count does at once, without trying: the caller lets the request through, since a rate limit must never
+be the reason an API is down or slow.
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from urllib.parse import unquote, urlsplit
 
 TIMEOUT = 0.2  # seconds: longer and the limit costs more latency than it protects
+RETRY_AFTER = 1.0  # seconds without counting after a failure: an unreachable Redis would cost every request the timeout
 
 
 def _command(*args: str | bytes | int) -> bytes:
@@ -77,14 +80,15 @@ class _Replies(asyncio.Protocol):
 class RequestCounter:
     """``await count(key, ttl)``: the key's count after this request, or None when Redis did not answer."""
 
-    def __init__(self, redis_url: str, timeout: float = TIMEOUT):
+    def __init__(self, redis_url: str, timeout: float = TIMEOUT, retry_after: float = RETRY_AFTER):
         parts = urlsplit(redis_url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 6379
         self.tls = parts.scheme == "rediss"
         self.db = int(parts.path.strip("/") or 0)
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
-        self.timeout = timeout
+        self.timeout, self.retry_after = timeout, retry_after
+        self._retry_at = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conn: _Replies | None = None
         self._connecting: asyncio.Future | None = None
@@ -116,11 +120,15 @@ class RequestCounter:
         return conn
 
     async def count(self, key: str, ttl_seconds: int) -> int | None:
+        now = time.monotonic()
+        if now < self._retry_at:
+            return None
         try:
             async with asyncio.timeout(self.timeout):
                 conn = await self._connection()
                 return await conn.send(_command("INCR", key) + _command("EXPIRE", key, ttl_seconds), 2)
         except (OSError, ConnectionError, TimeoutError, ValueError):
+            self._retry_at = time.monotonic() + self.retry_after
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None

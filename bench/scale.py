@@ -15,6 +15,7 @@ import random
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
+from typing import Callable
 
 import psycopg
 from psycopg.rows import dict_row
@@ -151,47 +152,53 @@ def central_view_kept(stack: Stack, url: str, rounds: int, changing: int = 2, fi
     applied through the live consumer's applier in ``changing`` random provinces (inspections going on
     there), so those are computed again and the others kept; and with nothing changed in between."""
     rnd = random.Random(seed)
-    et = CATALOGUE.latest("violation.recorded")
     runtime = ANALYTICS.runtime(stack.settings(ANALYTICS, url)).open()
     kept = SummaryCache(4096)
+    changed, unchanged = [], []
     try:
         applier = rebuild._applier(runtime)
         with runtime.db.tx("*") as conn:
             units: dict[str, list[str]] = {}
             for r in conn.execute("SELECT tenant, unit_id::text AS u FROM units WHERE level = 2").fetchall():
                 units.setdefault(r["tenant"], []).append(r["u"])
-        reader = psycopg.connect(url, autocommit=True, row_factory=dict_row)
-        ask(reader, "provinces", "*", kept)
-        changed, unchanged = [], []
-        for i in range(rounds):
-            raws = []
-            for tenant in rnd.sample(PROVINCES, changing):
-                for _ in range(findings // changing):
-                    u = rnd.choice(units[tenant])
-                    data = {"finding_id": str(_uuid(rnd)), "inspection_id": str(uuid.uuid5(uuid.NAMESPACE_URL, u)),
-                            "unit_id": u, "plan_id": None, "criterion_code": rnd.choice(CRITERIA),
-                            "severity": rnd.choice(SEVERITIES), "description": rnd.choice(DESCRIPTIONS), "officials_count": 1,
-                            "recorded_by": "Trần Văn Bình", "recorded_at": f"{YEAR}-{rnd.randrange(1, 13):02d}-15T09:00:00+07:00"}
-                    event = Event(type=et.type, source="/inspection-platform/inspections", tenant=tenant, data=data,
-                                  dataschema=et.dataschema, subject=data["inspection_id"])
-                    raws.append(Raw(CATALOGUE.topic(et.type), 0, i, data["inspection_id"].encode(), event.value(), event.headers()))
-            with runtime.db.pool.connection() as conn:
-                if applier.process(conn, raws):
-                    raise RuntimeError("a generated finding went to the dead letters")
-            changed.append(ask(reader, "provinces", "*", kept))
-            unchanged.append(ask(reader, "provinces", "*", kept))
-        reader.close()
+        with psycopg.connect(url, autocommit=True, row_factory=dict_row) as reader:
+            ask(reader, "provinces", "*", kept)
+            for i in range(rounds):
+                raws = []
+                for tenant in rnd.sample(PROVINCES, changing):
+                    for _ in range(findings // changing):
+                        event = _finding_event(rnd, tenant, rnd.choice(units[tenant]), lambda: 1,
+                                               lambda: f"{YEAR}-{rnd.randrange(1, 13):02d}-15T09:00:00+07:00")
+                        raws.append(Raw(CATALOGUE.topic(event.type), 0, i, event.subject.encode(), event.value(),
+                                        event.headers()))
+                with runtime.db.pool.connection() as conn:
+                    if applier.process(conn, raws):
+                        raise RuntimeError("a generated finding went to the dead letters")
+                changed.append(ask(reader, "provinces", "*", kept))
+                unchanged.append(ask(reader, "provinces", "*", kept))
     finally:
         runtime.close()
     return {f"provinces (central, all 34), figures kept, {findings} findings in {changing} provinces before each": changed,
             "provinces (central, all 34), figures kept, nothing changed since": unchanged}
 
 
+def _finding_event(rnd: random.Random, tenant: str, unit: str, officials_count: Callable[[], int],
+                   recorded_at: Callable[[], str]) -> Event:
+    """A generated ``violation.recorded`` (subject: its inspection, one per unit); the two callables
+    draw their values in the order of the fields, so every run of a seed generates the same findings."""
+    et = CATALOGUE.latest("violation.recorded")
+    data = {"finding_id": str(_uuid(rnd)), "inspection_id": str(uuid.uuid5(uuid.NAMESPACE_URL, unit)), "unit_id": unit,
+            "plan_id": None, "criterion_code": rnd.choice(CRITERIA), "severity": rnd.choice(SEVERITIES),
+            "description": rnd.choice(DESCRIPTIONS), "officials_count": officials_count(),
+            "recorded_by": "Trần Văn Bình", "recorded_at": recorded_at()}
+    return Event(type=et.type, source="/inspection-platform/inspections", tenant=tenant, data=data,
+                 dataschema=et.dataschema, subject=data["inspection_id"])
+
+
 def fill_outbox(url: str, n: int, seed: int = 21) -> None:
     """An outbox as a rebuild finds it: the 3,400 communes' ``unit.changed`` (from plans), then ``n``
     ``violation.recorded``, rows as Outbox.add_event writes them (COPY; the findings unvalidated)."""
     rnd = random.Random(seed)
-    et = CATALOGUE.latest("violation.recorded")
     units = {p: [str(_uuid(rnd)) for _ in range(100)] for p in PROVINCES}
     start = datetime(YEAR, 1, 1, 2, tzinfo=timezone.utc)
     with psycopg.connect(url, autocommit=True) as conn:
@@ -209,17 +216,11 @@ def fill_outbox(url: str, n: int, seed: int = 21) -> None:
                                   json.dumps(unit.data, ensure_ascii=False), datetime.now(timezone.utc)])
             for _ in range(n):
                 tenant = rnd.choice(PROVINCES)
-                u = rnd.choice(units[tenant])
-                data = {"finding_id": str(_uuid(rnd)), "inspection_id": str(uuid.uuid5(uuid.NAMESPACE_URL, u)), "unit_id": u,
-                        "plan_id": None, "criterion_code": rnd.choice(CRITERIA), "severity": rnd.choice(SEVERITIES),
-                        "description": rnd.choice(DESCRIPTIONS), "officials_count": rnd.randrange(3),
-                        "recorded_by": "Trần Văn Bình",
-                        "recorded_at": (start + timedelta(minutes=rnd.randrange(360 * 1440))).isoformat()}
-                event = Event(type=et.type, source="/inspection-platform/inspections", tenant=tenant, data=data,
-                              dataschema=et.dataschema, subject=data["inspection_id"])
-                cp.write_row([event.id, tenant, et.type, CATALOGUE.topic(et.type), data["inspection_id"],
+                event = _finding_event(rnd, tenant, rnd.choice(units[tenant]), lambda: rnd.randrange(3),
+                                       lambda: (start + timedelta(minutes=rnd.randrange(360 * 1440))).isoformat())
+                cp.write_row([event.id, tenant, event.type, CATALOGUE.topic(event.type), event.subject,
                               json.dumps([[k, v.decode()] for k, v in event.headers()]),
-                              json.dumps(data, ensure_ascii=False), datetime.now(timezone.utc)])
+                              json.dumps(event.data, ensure_ascii=False), datetime.now(timezone.utc)])
         conn.execute("ALTER TABLE outbox ENABLE TRIGGER USER")
 
 

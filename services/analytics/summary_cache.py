@@ -21,7 +21,6 @@ class SummaryCache:
 
     def __init__(self, max_entries: int):
         self.max_entries = max_entries
-        self.hits = self.misses = 0
         self._entries: OrderedDict[tuple[str, Hashable], tuple[int, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()  # API routes run in a thread pool
 
@@ -30,10 +29,8 @@ class SummaryCache:
         with self._lock:
             entry = self._entries.get((tenant, question))
             if entry is None or entry[0] != version:
-                self.misses += 1
                 return None
             self._entries.move_to_end((tenant, question))
-            self.hits += 1
             return dict(entry[1])
 
     def put(self, tenant: str, question: Hashable, version: int, figures: dict[str, Any]) -> None:
@@ -45,6 +42,3 @@ class SummaryCache:
             self._entries.move_to_end((tenant, question))
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)

@@ -25,7 +25,7 @@ from bench.data import CRITERIA, DESCRIPTIONS, PROVINCES, SEVERITIES
 from services.analytics import queries, rebuild, remediation_counts
 from services.analytics.bootstrap import SERVICE as ANALYTICS
 from services.analytics.domain import Period
-from services.analytics.summary_cache import SummaryCache
+from services.analytics.kept_answers import KeptAnswers
 from services.inspections.bootstrap import SERVICE as INSPECTIONS
 from shared.consumer import Raw
 from shared.events import CATALOGUE, Event
@@ -117,7 +117,7 @@ def fill(url: str, n_findings: int, communes: int = 100, seed: int = 5) -> dict[
     return timings
 
 
-def ask(conn: psycopg.Connection, name: str, tenant: str, kept: SummaryCache | None = None) -> float:
+def ask(conn: psycopg.Connection, name: str, tenant: str, kept: KeptAnswers | None = None) -> float:
     """One dashboard question as the API asks it (own transaction, tenant set) on an open connection,
     as from the API's pool; returns seconds. ``kept``: the central view keeps the figures of provinces
     unchanged since (as the API does)."""
@@ -146,38 +146,55 @@ def dashboards(url: str, rounds: int, seed: int = 9) -> dict[str, list[float]]:
     return out
 
 
+class FindingWriter:
+    """Generated ``violation.recorded`` applied in chosen provinces through the live consumer's applier
+    (what the analytics consumer does with a batch it polled), to the communes ``fill`` made."""
+
+    def __init__(self, stack: Stack, url: str, seed: int):
+        self.rnd = random.Random(seed)
+        self.runtime = ANALYTICS.runtime(stack.settings(ANALYTICS, url)).open()
+        self.applier = rebuild._applier(self.runtime)
+        self.batches = 0
+        with self.runtime.db.tx("*") as conn:
+            self.units: dict[str, list[str]] = {}
+            for r in conn.execute("SELECT tenant, unit_id::text AS u FROM units WHERE level = 2").fetchall():
+                self.units.setdefault(r["tenant"], []).append(r["u"])
+
+    def apply(self, tenants: list[str], per_tenant: int) -> None:
+        """``per_tenant`` findings in each of ``tenants``, in one transaction."""
+        rnd, raws = self.rnd, []
+        for tenant in tenants:
+            for _ in range(per_tenant):
+                event = _finding_event(rnd, tenant, rnd.choice(self.units[tenant]), lambda: 1,
+                                       lambda: f"{YEAR}-{rnd.randrange(1, 13):02d}-15T09:00:00+07:00")
+                raws.append(Raw(CATALOGUE.topic(event.type), 0, self.batches, event.subject.encode(), event.value(),
+                                event.headers()))
+        self.batches += 1
+        with self.runtime.db.pool.connection() as conn:
+            if self.applier.process(conn, raws):
+                raise RuntimeError("a generated finding went to the dead letters")
+
+    def close(self) -> None:
+        self.runtime.close()
+
+
 def central_view_kept(stack: Stack, url: str, rounds: int, changing: int = 2, findings: int = 50,
                       seed: int = 13) -> dict[str, list[float]]:
     """The central view as the API keeps it: before each question ``findings`` violation.recorded are
     applied through the live consumer's applier in ``changing`` random provinces (inspections going on
     there), so those are computed again and the others kept; and with nothing changed in between."""
-    rnd = random.Random(seed)
-    runtime = ANALYTICS.runtime(stack.settings(ANALYTICS, url)).open()
-    kept = SummaryCache(4096)
+    writer = FindingWriter(stack, url, seed)
+    kept = KeptAnswers(64 * 2**20)
     changed, unchanged = [], []
     try:
-        applier = rebuild._applier(runtime)
-        with runtime.db.tx("*") as conn:
-            units: dict[str, list[str]] = {}
-            for r in conn.execute("SELECT tenant, unit_id::text AS u FROM units WHERE level = 2").fetchall():
-                units.setdefault(r["tenant"], []).append(r["u"])
         with psycopg.connect(url, autocommit=True, row_factory=dict_row) as reader:
             ask(reader, "provinces", "*", kept)
-            for i in range(rounds):
-                raws = []
-                for tenant in rnd.sample(PROVINCES, changing):
-                    for _ in range(findings // changing):
-                        event = _finding_event(rnd, tenant, rnd.choice(units[tenant]), lambda: 1,
-                                               lambda: f"{YEAR}-{rnd.randrange(1, 13):02d}-15T09:00:00+07:00")
-                        raws.append(Raw(CATALOGUE.topic(event.type), 0, i, event.subject.encode(), event.value(),
-                                        event.headers()))
-                with runtime.db.pool.connection() as conn:
-                    if applier.process(conn, raws):
-                        raise RuntimeError("a generated finding went to the dead letters")
+            for _ in range(rounds):
+                writer.apply(writer.rnd.sample(PROVINCES, changing), findings // changing)
                 changed.append(ask(reader, "provinces", "*", kept))
                 unchanged.append(ask(reader, "provinces", "*", kept))
     finally:
-        runtime.close()
+        writer.close()
     return {f"provinces (central, all 34), figures kept, {findings} findings in {changing} provinces before each": changed,
             "provinces (central, all 34), figures kept, nothing changed since": unchanged}
 

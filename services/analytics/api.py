@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import Response
+from prometheus_client import Counter
 from pydantic import BaseModel, Field
 
 from services.analytics import charts, exports, queries, rebuild, report, store
 from services.analytics.domain import Period
-from services.analytics.summary_cache import SummaryCache
-from shared.api import JSONBody, PrincipalDep, RuntimeDep
+from services.analytics.kept_answers import KeptAnswers
+from shared.api import JSONBody, PrincipalDep, RuntimeDep, json_bytes
 from shared.api import create_app as create_shell
 from shared.auth import Principal
 from shared.db import ALL_TENANTS
@@ -19,6 +20,9 @@ from shared.errors import Invalid, NotFound
 from shared.runtime import Runtime
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
+# How well the kept answers serve (a low share kept: a province changing between most questions, or
+# ANALYTICS_ANSWER_CACHE_MB too small for the questions asked).
+ANSWERS = Counter("analytics_answers_total", "Province dashboard answers served, kept or computed", ["outcome"])
 
 GROUPINGS = {"violations": {"criterion", "unit", "level", "severity", "month"}, "dossiers": {"field", "unit"}}
 DASHBOARD_NAMES = sorted([*queries.DASHBOARDS, "provinces"])
@@ -56,26 +60,47 @@ def _one_tenant(principal: Principal, params: AskParams) -> str:
     return tenant
 
 
-def _summaries(runtime: Runtime) -> SummaryCache:
-    """The API process's central-view figures (one per runtime: tests run several services in one process)."""
-    cache = runtime.extras.get("summaries")
-    if cache is None:
-        cache = runtime.extras.setdefault("summaries", SummaryCache(runtime.settings.summary_cache_entries))
-    return cache
+def _kept(runtime: Runtime) -> KeptAnswers:
+    """The API process's kept answers (one per runtime: tests run several services in one process)."""
+    kept = runtime.extras.get("kept_answers")
+    if kept is None:
+        kept = runtime.extras.setdefault("kept_answers", KeptAnswers(runtime.settings.answer_cache_mb * 2**20))
+    return kept
 
 
-def _answer(runtime: Runtime, principal: Principal, name: str, params: AskParams) -> queries.Answer:
+# format -> (media type, the answer rendered)
+RENDERINGS: dict[str, tuple[str, Callable[[str, queries.Answer], bytes]]] = {
+    "json": ("application/json", lambda name, answer: json_bytes({"dashboard": name, **answer.to_json()})),
+    "csv": (exports.CSV_TYPE, lambda _name, answer: exports.to_csv(answer)),
+    "xlsx": (exports.XLSX_TYPE, lambda _name, answer: exports.to_xlsx(answer)),
+    "svg": ("image/svg+xml; charset=utf-8", lambda _name, answer: charts.answer_chart(answer).encode("utf-8")),
+}
+
+
+def _rendered(runtime: Runtime, principal: Principal, name: str, params: AskParams, fmt: str) -> bytes:
+    """The dashboard rendered in ``fmt``; kept while the province's read models are unchanged."""
     if name not in DASHBOARD_NAMES:
         raise NotFound(f"no dashboard {name!r}; there are {', '.join(DASHBOARD_NAMES)}")
-    filters = _filters(runtime, params, name)
-    if name == "provinces":
+    filters, render, kept = _filters(runtime, params, name), RENDERINGS[fmt][1], _kept(runtime)
+    if name == "provinces":  # keeps each province's figures itself
         scope = principal.require("read").read_scope(params.tenant)
         with runtime.db.tx(scope) as conn:
-            return queries.provinces(conn, store.tenants(conn) if scope == ALL_TENANTS else [scope], filters,
-                                     _summaries(runtime))
-    tenant = _one_tenant(principal, params)
+            answer = queries.provinces(conn, store.tenants(conn) if scope == ALL_TENANTS else [scope], filters,
+                                       kept if kept.max_bytes else None)
+        return render(name, answer)
+    tenant, question = _one_tenant(principal, params), (name, filters, fmt)
     with runtime.db.tx(tenant) as conn:
-        return queries.DASHBOARDS[name](queries.Context(conn, tenant, filters))
+        # The change count first: whatever is computed after it is at least that new.
+        version = store.read_model_versions(conn, [tenant])[tenant] if kept.max_bytes else 0
+        body = kept.get(tenant, question, version)
+        if body is not None:
+            ANSWERS.labels("kept").inc()
+            return body
+        ANSWERS.labels("computed").inc()
+        answer = queries.DASHBOARDS[name](queries.Context(conn, tenant, filters))
+    body = render(name, answer)
+    kept.put(tenant, question, version, body, len(body))
+    return body
 
 
 def _download(body: bytes, media_type: str, filename: str) -> Response:
@@ -86,20 +111,16 @@ def _download(body: bytes, media_type: str, filename: str) -> Response:
 def dashboard(name: str, params: AskDep, principal: PrincipalDep, runtime: RuntimeDep,
               format: Literal["json", "csv", "xlsx"] = "json") -> Any:
     """One dashboard answer as JSON, CSV or XLSX."""
-    answer = _answer(runtime, principal, name, params)
-    stem = f"{name}-{params.year}"
-    if format == "csv":
-        return _download(exports.to_csv(answer), exports.CSV_TYPE, f"{stem}.csv")
-    if format == "xlsx":
-        return _download(exports.to_xlsx(answer), exports.XLSX_TYPE, f"{stem}.xlsx")
-    return JSONBody({"dashboard": name, **answer.to_json()})
+    body = _rendered(runtime, principal, name, params, format)
+    if format == "json":
+        return Response(body, media_type=RENDERINGS["json"][0])
+    return _download(body, RENDERINGS[format][0], f"{name}-{params.year}.{format}")
 
 
 @router.get("/dashboards/{name}/chart.svg", summary="The dashboard's chart, to embed")
 def dashboard_chart(name: str, params: AskDep, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
     """The dashboard's chart as SVG."""
-    answer = _answer(runtime, principal, name, params)
-    return Response(charts.answer_chart(answer), media_type="image/svg+xml; charset=utf-8")
+    return Response(_rendered(runtime, principal, name, params, "svg"), media_type=RENDERINGS["svg"][0])
 
 
 @router.get("/scorecards/{unit_id}", summary="One unit's scorecard with its facts; head and deputies for those allowed")

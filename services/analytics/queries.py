@@ -18,7 +18,7 @@ from services.analytics.domain import (
     combined_summary, group_violations, open_summary, rank_by_risk, rate, ratio, remediation_summary, remediation_totals,
     repeat_violations, score_official, unit_label, unit_level, units_existing,
 )
-from services.analytics.summary_cache import SummaryCache
+from services.analytics.kept_answers import KeptAnswers
 from shared.coverage import CoverageRule, Unit, ancestor_at, evaluate
 
 
@@ -291,15 +291,17 @@ def year_over_year(ctx: Context) -> Answer:
 
 
 CENTRAL_WORK_MEM = "64MB"
+PROVINCE_FIGURES_BYTES = 2048  # one province's row of the central view, as Python holds it
 
 
-def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters, cache: SummaryCache | None = None) -> Answer:
+def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters, cache: KeptAnswers | None = None) -> Answer:
     """The same headline figures side by side for every province the caller may see (each read model
     asked once for all of them). With ``cache``, only the provinces whose read models changed since
     they were last computed for this question are computed again."""
     # The change counts first: whatever is computed after them is at least that new.
     versions = store.read_model_versions(conn, tenant_ids) if cache is not None else {}
-    rows = {t: hit for t in tenant_ids if cache is not None and (hit := cache.get(t, filters, versions[t])) is not None}
+    rows = {t: dict(hit) for t in tenant_ids
+            if cache is not None and (hit := cache.get(t, ("provinces", filters), versions[t])) is not None}
     stale = [t for t in tenant_ids if t not in rows]
     if stale:
         # Summed per unit and criterion for many provinces at once (119,000 groups at 10 million
@@ -316,7 +318,7 @@ def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters,
             roots = sorted((u for u in units_existing(ctx.units, filters.as_of) if u.parent_id is None), key=lambda u: u.name)
             rows[t] = {"tenant": t, "province": roots[0].name if roots else t, **summary(ctx, filters.period)}
             if cache is not None:
-                cache.put(t, filters, versions[t], rows[t])
+                cache.put(t, ("provinces", filters), versions[t], dict(rows[t]), PROVINCE_FIGURES_BYTES)
     return Answer(f"Kết quả kiểm tra công vụ các tỉnh, {filters.period.label()}",
                   [("tenant", "Mã"), ("province", "Tỉnh, thành phố")] + list(SUMMARY_HEADERS.items()),
                   [rows[t] for t in tenant_ids], ("province", ["inspections_done", "violations"]))

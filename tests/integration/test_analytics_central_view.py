@@ -13,6 +13,7 @@ from datetime import date
 from services.analytics import queries, rebuild, store
 from services.analytics.bootstrap import SERVICE as ANALYTICS
 from services.analytics.domain import Period
+from services.analytics.kept_answers import KeptAnswers
 from tests.integration.test_analytics_readmodel import apply, ev
 
 YEAR, TODAY = 2025, date(2025, 12, 31)
@@ -45,7 +46,7 @@ def test_central_view_computes_again_only_the_provinces_that_changed(service_har
         r = svc.client.get("/v1/dashboards/provinces", params={"year": YEAR, "today": TODAY.isoformat(), **params},
                            headers=central)
         assert r.status_code == 200, r.text
-        cache = svc.runtime.extras["summaries"]
+        cache = svc.runtime.extras["kept_answers"]
         rows = {row["tenant"]: row for row in r.json()["rows"] if row["tenant"] in (a, b)}
         # The same as computed from scratch, every time.
         with svc.runtime.db.tx("*") as conn:
@@ -60,7 +61,7 @@ def test_central_view_computes_again_only_the_provinces_that_changed(service_har
 
     def kept_for() -> set[str]:
         """The provinces whose figures for this question are kept at their current change count."""
-        return {t for t in (a, b) if cache.get(t, filters, _version(svc, t)) is not None}
+        return {t for t in (a, b) if cache.get(t, ("provinces", filters), _version(svc, t)) is not None}
 
     assert kept_for() == {a, b}
     # A finding in A: A is computed again, B is kept.
@@ -119,3 +120,51 @@ def test_change_counts_of_ended_sessions_fold_into_one_row_per_province_and_keep
     # Applying goes on counting from there.
     assert apply(svc, [_unit(a, unit_a, "Tỉnh Vĩnh Long"), _unit(b, unit_b, "Tỉnh Đồng Tháp")]) == []
     assert _version(svc, a) > 19 and _version(svc, b) > 12
+
+
+def test_a_province_dashboard_is_kept_until_that_province_changes(service_harness, tenant):
+    svc = service_harness(ANALYTICS)
+    a, b = tenant + "-a", tenant + "-b"
+    unit_a, unit_b = str(uuid.uuid4()), str(uuid.uuid4())
+    assert apply(svc, [_unit(a, unit_a, "Tỉnh Vĩnh Long"), _unit(b, unit_b, "Tỉnh Đồng Tháp"), _finding(a, unit_a),
+                       _finding(b, unit_b), _finding(b, unit_b, "RUOU")]) == []
+    params = {"year": YEAR, "today": TODAY.isoformat()}
+    question = ("violations", queries.Filters(Period(YEAR), TODAY), "json")
+
+    def ask(who: str, **extra):
+        r = svc.client.get("/v1/dashboards/violations", params={**params, **extra}, headers=svc.auth(who, "viewer"))
+        assert r.status_code == 200, r.text
+        return r
+
+    assert ask(a).json()["total"] == 1
+    kept = svc.runtime.extras["kept_answers"]
+    assert kept.get(a, question, _version(svc, a)) is not None
+    # What is kept is what is served: a planted answer comes back while A is unchanged ...
+    kept.put(a, question, _version(svc, a), '{"planted":"Vĩnh Long"}'.encode(), 32)
+    assert ask(a).json() == {"planted": "Vĩnh Long"}
+    # ... to A's readers only, and only for the same question.
+    assert ask(b).json()["total"] == 2
+    assert ask(a, month_to=6).json()["total"] == 1
+    assert ask(a, format="csv").content.decode("utf-8-sig").splitlines()[1:] == ["GIO,GIO,1"]
+    # A change in B leaves A's answer kept; a change in A computes it again.
+    assert apply(svc, [_finding(b, unit_b)]) == []
+    assert ask(a).json() == {"planted": "Vĩnh Long"} and ask(b).json()["total"] == 3
+    assert apply(svc, [_finding(a, unit_a, "RUOU")]) == []
+    body = ask(a).json()
+    assert body["total"] == 2 and {r["key"] for r in body["rows"]} == {"GIO", "RUOU"}
+    # A rebuild's reset: nothing kept is valid any more.
+    rebuild.reset(svc.runtime)
+    assert ask(a).json()["total"] == 0
+
+
+def test_answers_kept_stay_within_their_bytes():
+    kept = KeptAnswers(100)
+    for i in range(5):
+        kept.put("t", i, 1, bytes(30), 30)
+    assert [kept.get("t", i, 1) is not None for i in range(5)] == [False, False, True, True, True]
+    kept.get("t", 2, 1)  # used: kept over the ones after it
+    kept.put("t", 5, 1, bytes(30), 30)
+    assert [kept.get("t", i, 1) is not None for i in range(2, 6)] == [True, False, True, True]
+    kept.put("t", 6, 1, bytes(101), 101)  # larger than everything: not kept, nothing dropped for it
+    assert kept.get("t", 6, 1) is None and kept.get("t", 5, 1) is not None
+    assert kept.get("t", 5, 2) is None  # another change count

@@ -1,5 +1,5 @@
 -- How often each province's read models changed: the central view keeps every province's figures and
--- computes again only those whose count moved since (queries.provinces, summary_cache.py).
+-- computes again only those whose count moved since (queries.provinces, kept_answers.py; the dashboards too).
 --
 -- Every change to a read model is an event applied by the consumer (or a rebuild), so it inserts an
 -- inbox row in the same transaction; the triggers below count, per statement, the provinces it

@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from bench import scale
-from bench.common import ROOT, Row, Stack, children, cpu_seconds, fmt_ms, fmt_rate, machine_busy_seconds, percentile, wait_for
+from bench.common import ROOT, Proc, Row, Stack, children, cpu_seconds, fmt_ms, fmt_rate, machine_busy_seconds, percentile, wait_for
 from bench.data import PROVINCES
 from infra.servers import free_port
 from services.analytics.bootstrap import SERVICE as ANALYTICS
@@ -57,7 +57,8 @@ def profile(proc, name: str) -> subprocess.Popen | None:
     if not out or not spy.exists():
         return None
     Path(out).mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen([str(spy), "record", "--gil", "--format", "raw", "-p", str(proc.pid), "-o", f"{out}/{name}.txt"],
+    rate = os.environ.get("BENCH_PROFILE_RATE", "100")  # samples per second
+    return subprocess.Popen([str(spy), "record", "--gil", "--rate", rate, "--format", "raw", "-p", str(proc.pid), "-o", f"{out}/{name}.txt"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -128,6 +129,19 @@ def dashboard_rates() -> list[int]:
     return [int(r) for r in os.environ.get("BENCH_DASHBOARD_RATES", "50,100").split(",") if r.strip()]
 
 
+def load_with_cpu(server: Proc, spec: dict) -> tuple[dict, str]:
+    """``load(spec)`` and the CPU milliseconds each request cost: the server (all its processes), the load
+    generator, and everything else on the machine (PostgreSQL, Redis)."""
+    def server_cpu() -> float:
+        return sum(cpu_seconds(p) for p in [server.pid, *children(server.pid)])
+
+    cpu0, busy0 = server_cpu(), machine_busy_seconds()
+    result = load(spec)
+    cpu, busy, gen = server_cpu() - cpu0, machine_busy_seconds() - busy0, result["cpu"]
+    per = 1000 / len(result["latencies"])
+    return result, f"API {cpu * per:.1f}, load generator {gen * per:.1f}, everything else (PostgreSQL, Redis) {(busy - cpu - gen) * per:.1f}"
+
+
 def worker_counts() -> list[int]:
     """API processes to measure the findings with, in turn (BENCH_API_WORKERS, default "1,2")."""
     return [int(n) for n in os.environ.get("BENCH_API_WORKERS", "1,2").split(",") if n.strip()]
@@ -152,12 +166,14 @@ def findings(stack: Stack, url: str, inspections: list[str], count: int, concurr
     rows: list[Row] = []
     base = load({"base": base_url, "targets": health, "count": count, "concurrency": concurrency, "warmup": 20})
     spy = profile(insp, f"api-inspections-findings-w{workers}") if workers == 1 else None  # py-spy follows one pid
-    most = load({"base": base_url, "targets": finding_targets, "count": count, "concurrency": concurrency, "warmup": 20})
+    most, cpu = load_with_cpu(insp, {"base": base_url, "targets": finding_targets, "count": count, "concurrency": concurrency,
+                                     "warmup": 20})
     if spy:
         spy.send_signal(signal.SIGINT), spy.wait(30)
     insp.sample()
     rows.append(_row("2 API", f"POST finding, {concurrency} concurrent, as fast as it answers ({processes})", most, base,
                      "≥ 500/s, p99 < 100 ms", lambda rps, p99: rps >= 500 and p99 < 0.1))
+    rows.append(Row("2 API", f"CPU ms per finding recorded, in the loop above ({processes})", cpu))
     paced = load({"base": base_url, "targets": finding_targets, "count": count, "concurrency": 64, "rate": 500})
     insp.sample()
     rows.append(_row("2 API", f"POST finding, paced at 500/s, latency from the scheduled send ({processes})", paced, base,
@@ -216,17 +232,12 @@ def dashboards(stack: Stack, an_url: str, count: int, dashboard_findings: int) -
     an, an_base = serve(stack, ANALYTICS, an_url, "api-analytics-computed", an_workers, answer_cache_mb=0)
     dash_base = load({"base": an_base, "targets": health, "count": count // 2, "concurrency": 8, "warmup": 20})
     spy = profile(an, "api-analytics-dashboards")
-    api_cpu0, busy0 = sum(cpu_seconds(p) for p in [an.pid, *children(an.pid)]), machine_busy_seconds()
-    dash = load({"base": an_base, "targets": targets, "count": count // 2, "concurrency": 8, "warmup": 34})
-    api_cpu, busy = sum(cpu_seconds(p) for p in [an.pid, *children(an.pid)]) - api_cpu0, machine_busy_seconds() - busy0
+    dash, cpu = load_with_cpu(an, {"base": an_base, "targets": targets, "count": count // 2, "concurrency": 8, "warmup": 34})
     if spy:
         spy.send_signal(signal.SIGINT), spy.wait(30)
     rows.append(_row("2 API", f"{mix}, every answer computed, 8 concurrent{an_processes}", dash, dash_base, "p99 < 50 ms",
                      lambda rps, p99: p99 < 0.05))
-    per = 1000 / len(dash["latencies"])
-    rows.append(Row("2 API", "CPU ms per answer computed, in the mix above",
-                    f"analytics API {api_cpu * per:.1f}, load generator {dash['cpu'] * per:.1f}, everything else "
-                    f"(PostgreSQL, Redis) {(busy - api_cpu - dash['cpu']) * per:.1f}"))
+    rows.append(Row("2 API", "CPU ms per answer computed, in the mix above", cpu))
     for name in ("violations", "coverage"):
         t = [target for target in targets if f"/{name}?" in target["path"]]
         alone = load({"base": an_base, "targets": t, "count": max(34, count // 10), "concurrency": 4})
@@ -237,29 +248,29 @@ def dashboards(stack: Stack, an_url: str, count: int, dashboard_findings: int) -
 
     # As deployed: answers kept while their province is unchanged, and findings arriving meanwhile.
     an, an_base = serve(stack, ANALYTICS, an_url, "api-analytics", an_workers)
-    writes = dashboard_writes()
     writer = scale.FindingWriter(stack, an_url, seed=17)
     stop = threading.Event()
     applied = [0]
 
-    def write() -> None:
+    def write(per_second: int) -> None:
         t0 = time.perf_counter()
         while not stop.is_set():
             writer.apply([writer.rnd.choice(PROVINCES)], 1)
             applied[0] += 1
-            stop.wait(max(0.0, t0 + applied[0] / writes - time.perf_counter()))
+            stop.wait(max(0.0, t0 + applied[0] / per_second - time.perf_counter()))
 
     # Closed loop, 8 readers always waiting, measures the queue at saturation; paced, the latency a
     # reader sees when the dashboards are asked at a given rate (from the scheduled send, so a slow
     # answer delays the count of those behind it).
-    specs = [("8 concurrent", {"count": count, "concurrency": 8, "warmup": 34}, None)]
+    closed = {"count": count, "concurrency": 8, "warmup": 34}
+    specs = [("8 concurrent", closed, None, 0), ("8 concurrent", closed, None, dashboard_writes())]
     specs += [(f"paced at {rate}/s, latency from the scheduled send", {"count": max(rate * 20, count // 4), "concurrency": 32,
-                                                                         "rate": rate}, rate) for rate in dashboard_rates()]
+                                                                         "rate": rate}, rate, dashboard_writes()) for rate in dashboard_rates()]
     try:
         load({"base": an_base, "targets": targets, "count": len(targets), "concurrency": 4})  # every answer asked once
-        for label, spec, rate in specs:
+        for label, spec, rate, writes in specs:
             before, t0, applied[0] = _kept_share(an_base), time.perf_counter(), 0
-            thread = threading.Thread(target=write, daemon=True) if writes else None
+            thread = threading.Thread(target=write, args=(writes,), daemon=True) if writes else None
             if thread:
                 thread.start()
             result = load({"base": an_base, "targets": targets, **spec})
@@ -269,9 +280,10 @@ def dashboards(stack: Stack, an_url: str, count: int, dashboard_findings: int) -
             stop.clear()
             elapsed, after = time.perf_counter() - t0, _kept_share(an_base)
             kept, computed = (after.get(k, 0) - before.get(k, 0) for k in ("kept", "computed"))
-            rows.append(_row("2 API", f"{mix}, answers kept, {label}, {applied[0] / elapsed:.0f} findings/s applied meanwhile in "
-                             f"random provinces ({kept / max(1, kept + computed):.0%} of answers kept){an_processes}", result,
-                             dash_base, "p99 < 50 ms",
+            meanwhile = f"{applied[0] / elapsed:.0f} findings/s applied meanwhile in random provinces" if writes else \
+                "nothing applied meanwhile"
+            rows.append(_row("2 API", f"{mix}, answers kept, {label}, {meanwhile} ({kept / max(1, kept + computed):.0%} of "
+                             f"answers kept){an_processes}", result, dash_base, "p99 < 50 ms",
                              lambda rps, p99, rate=rate: (rate is None or rps >= rate * 0.96) and p99 < 0.05))
     finally:
         stop.set()

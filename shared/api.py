@@ -305,6 +305,22 @@ def render_metrics(service: str, backlog: int | None) -> bytes:
 GC_THRESHOLDS = (50_000, 20, 10)
 
 
+def settle_heap() -> None:
+    """Set the garbage collector for serving, once the process is up."""
+    # What exists once the app is up (modules, routes, models, the pool) lives as long as the process:
+    # frozen, it is no longer walked by the collector's full passes, each of which took 50-100 ms of
+    # held GIL here, stalling every request in flight (the API's p99).
+    gc.collect()
+    gc.freeze()
+    # Then collect young objects every 50,000 allocations net of frees instead of 700: most of what a
+    # request makes is freed by reference counting and never reaches the collector, and each pass
+    # walks what requests in flight hold (tens of thousands of rows for a dashboard). With the
+    # default, recording 6,000 findings cost one API process 680 young, 60 middle and 5 full passes
+    # (pauses up to 26 ms on a busy machine), 1,500 dashboards 950, 86 and 7; with these, none.
+    # Cyclic garbage waits longer: a few MiB.
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, description: str = "",
                body_limit_overrides: Callable[[str], int | None] | None = None, manage_runtime: bool = True) -> FastAPI:
     """Build a service's app. ``manage_runtime`` opens and closes the runtime with the app's lifespan."""
@@ -313,18 +329,7 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
     async def lifespan(_app: FastAPI):
         if manage_runtime:
             runtime.open()
-        # What exists once the app is up (modules, routes, models, the pool) lives as long as the process:
-        # frozen, it is no longer walked by the collector's full passes, each of which took 50-100 ms of
-        # held GIL here, stalling every request in flight (the API's p99).
-        gc.collect()
-        gc.freeze()
-        # Then collect young objects every 50,000 allocations net of frees instead of 700: most of what a
-        # request makes is freed by reference counting and never reaches the collector, and each pass
-        # walks what requests in flight hold (tens of thousands of rows for a dashboard). With the
-        # default, recording 6,000 findings cost one API process 680 young, 60 middle and 5 full passes
-        # (pauses up to 26 ms on a busy machine), 1,500 dashboards 950, 86 and 7; with these, none.
-        # Cyclic garbage waits longer: a few MiB.
-        gc.set_threshold(*GC_THRESHOLDS)
+        settle_heap()
         try:
             yield
         finally:

@@ -128,10 +128,11 @@ def unit_scorecard(unit_id: str, params: AskDep, principal: PrincipalDep, runtim
     """One unit's scorecard; officials (logged) for roles allowed to read them."""
     tenant = _one_tenant(principal, params)
     with runtime.db.tx(tenant) as conn:
-        ctx = queries.Context(conn, tenant, _filters(runtime, params))
+        officials = principal.can("officials:read")
+        ctx = queries.Context(conn, tenant, _filters(runtime, params), contacts=officials)
         if unit_id not in ctx.units:
             raise NotFound(f"unit {unit_id} not found")
-        card = queries.scorecard(ctx, unit_id, with_officials=principal.can("officials:read"))
+        card = queries.scorecard(ctx, unit_id, with_officials=officials)
         if card.get("officials"):
             store.log_personal_read(conn, tenant, principal.sub, unit_id, [o["official_ref"] for o in card["officials"]],
                                     ctx.f.period.label(), runtime.clock())

@@ -69,9 +69,12 @@ class Context:
     """One tenant's unit tree, loaded once per request, and the attribution the filters ask for."""
 
     def __init__(self, conn: psycopg.Connection, tenant: str, filters: Filters, *,
-                 units: dict[str, UnitInfo] | None = None, batch: Batch | None = None):
+                 units: dict[str, UnitInfo] | None = None, batch: Batch | None = None, contacts: bool = False):
         self.conn, self.tenant, self.f = conn, tenant, filters
-        self.units: dict[str, UnitInfo] = store.units(conn, tenant, filters.as_of) if units is None else units
+        # Heads' and deputies' contacts only if asked: only a unit's scorecard with its officials shows
+        # them, and decoding them was a sixth of a computed dashboard's Python time.
+        self.units: dict[str, UnitInfo] = (store.units(conn, tenant, filters.as_of, contacts=contacts)
+                                           if units is None else units)
         self._batch = batch
         self._owners: dict[str, str] = {}
 

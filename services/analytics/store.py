@@ -50,13 +50,13 @@ def fold_read_model_versions(conn: psycopg.Connection) -> int:
         "SELECT count(*) AS n FROM gone").fetchone()["n"]
 
 
-def units(conn: psycopg.Connection, tenant: str, as_of: date | None = None) -> dict[str, UnitInfo]:
+def units(conn: psycopg.Connection, tenant: str, as_of: date | None = None, *, contacts: bool = True) -> dict[str, UnitInfo]:
     """The unit tree: latest states, or as of a date each unit's name and parent on that day.
 
     Lifetime (valid_from/valid_to) and successor always come from the latest state: they are what
     attribution across merges needs.
     """
-    return units_by_tenant(conn, [tenant], as_of).get(tenant, {})
+    return units_by_tenant(conn, [tenant], as_of, contacts=contacts).get(tenant, {})
 
 
 def units_by_tenant(conn: psycopg.Connection, tenants: Sequence[str], as_of: date | None = None, *,

@@ -8,8 +8,8 @@ expires by time: the count is exact, and "today" and every other filter are part
 
 Kept in the API process (no network, and a deploy of new code starts empty, so a changed computation
 never meets answers of the old one); each process of a scaled-out service computes its own once.
-Bounded by bytes, not entries: a rendered scorecard of a large province weighs a thousand central-view
-figures.
+Bounded by bytes, not entries: entries differ in size by orders of magnitude (one province's line of
+the central view against a large province's rendered scorecard table).
 """
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ SELECT disable_audit('read_model_versions');
 
 CREATE FUNCTION count_read_model_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Sorted, so that two statements of one session never lock the same rows in another order.
+    -- Each session writes only its own rows (writer), so no other session ever waits on them; the ORDER BY
+    -- is not needed for that, only the fold (store.fold_read_model_versions) takes rows of others, in order.
     INSERT INTO read_model_versions AS v (tenant, writer, changes)
     SELECT DISTINCT tenant, pg_backend_pid(), 1 FROM changed ORDER BY 1
     ON CONFLICT (tenant, writer) DO UPDATE SET changes = v.changes + 1;

@@ -82,11 +82,11 @@ def _rendered(runtime: Runtime, principal: Principal, name: str, params: AskPara
     if name not in DASHBOARD_NAMES:
         raise NotFound(f"no dashboard {name!r}; there are {', '.join(DASHBOARD_NAMES)}")
     filters, render, kept = _filters(runtime, params, name), RENDERINGS[fmt][1], _kept(runtime)
-    if name == "provinces":  # keeps each province's figures itself
+    if name == "provinces":  # keeps each province's figures itself, and takes the worker's
         scope = principal.require("read").read_scope(params.tenant)
         with runtime.db.tx(scope) as conn:
             answer = queries.provinces(conn, store.tenants(conn) if scope == ALL_TENANTS else [scope], filters,
-                                       kept if kept.max_bytes else None)
+                                       kept if kept.max_bytes else None, stored=True)
         return render(name, answer)
     tenant, question = _one_tenant(principal, params), (name, filters, fmt)
     with runtime.db.tx(tenant) as conn:

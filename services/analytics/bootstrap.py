@@ -13,4 +13,5 @@ SERVICE = ServiceDefinition(
     migrations=Path(__file__).parent / "migrations",
     create_app=api.create_app,
     consumers={"main": events.handlers},
+    celery="services.analytics.worker:app",
 )

@@ -5,9 +5,11 @@ JSON, CSV, XLSX, an SVG chart, and a section of the annual report.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Callable
 
 import psycopg
@@ -297,31 +299,64 @@ CENTRAL_WORK_MEM = "64MB"
 PROVINCE_FIGURES_BYTES = 2048  # one province's row of the central view, as Python holds it
 
 
-def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters, cache: KeptAnswers | None = None) -> Answer:
-    """The same headline figures side by side for every province the caller may see (each read model
-    asked once for all of them). With ``cache``, only the provinces whose read models changed since
-    they were last computed for this question are computed again."""
+def central_question(filters: Filters) -> str | None:
+    """The central view's question as the database keeps its figures (province_figures); None for one
+    with a tree date, a level, a grouping or a roll-up: the worker keeps only this year's, on today."""
+    if (filters.as_of, filters.level, filters.group_by, filters.rollup) != (None, None, None, None):
+        return None
+    p = filters.period
+    return f"{p.year}-{p.month_from:02d}..{p.month_to:02d} on {filters.today.isoformat()}"
+
+
+# What computed the figures a row of province_figures holds: rows of other code are never served, so
+# a deploy that changes how figures are counted never meets the old ones (as the kept answers in
+# memory, which a deploy starts empty). Derived from the code itself: nobody has to remember to bump it.
+FIGURES_CODE = hashlib.sha256(b"".join(Path(__file__).with_name(name).read_bytes()
+                                       for name in ("queries.py", "domain.py", "store.py"))).hexdigest()[:16]
+
+
+def province_rows(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters) -> dict[str, dict[str, Any]]:
+    """Each province's row of the central view, computed (each read model asked once for all of them)."""
+    # Summed per unit and criterion for many provinces at once (119,000 groups at 10 million
+    # findings), the groups outgrow the default 4 MB and spill to disk. The row-level security
+    # condition makes the planner expect about 1/500 of the counter rows, so it sorts all 823,000
+    # where hashing is twice as fast (784 -> 384 ms with both settings). And once psycopg has
+    # prepared the statement (its 5th run on a pooled connection) PostgreSQL soon switches to a
+    # generic plan, blind to how many provinces are asked: 400 -> 900 ms. Planning each time costs 1 ms.
+    conn.execute("SELECT set_config('work_mem', %s, true), set_config('enable_sort', 'off', true), "
+                 "set_config('plan_cache_mode', 'force_custom_plan', true)", [CENTRAL_WORK_MEM])
+    batch, trees = Batch(conn, tenant_ids), store.units_by_tenant(conn, tenant_ids, filters.as_of, contacts=False)
+    rows = {}
+    for t in tenant_ids:
+        ctx = Context(conn, t, filters, units=trees.get(t, {}), batch=batch)
+        roots = sorted((u for u in units_existing(ctx.units, filters.as_of) if u.parent_id is None), key=lambda u: u.name)
+        rows[t] = {"tenant": t, "province": roots[0].name if roots else t, **summary(ctx, filters.period)}
+    return rows
+
+
+def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters, cache: KeptAnswers | None = None,
+              stored: bool = False) -> Answer:
+    """The same headline figures side by side for every province the caller may see. Only the provinces
+    whose read models changed since are computed again: with ``cache``, figures this process computed;
+    with ``stored``, figures the worker keeps in the database (figures_keeper.py) for this question."""
+    question = central_question(filters) if stored else None
     # The change counts first: whatever is computed after them is at least that new.
-    versions = store.read_model_versions(conn, tenant_ids) if cache is not None else {}
+    versions = store.read_model_versions(conn, tenant_ids) if cache is not None or question else {}
     rows = {t: dict(hit) for t in tenant_ids
             if cache is not None and (hit := cache.get(t, ("provinces", filters), versions[t])) is not None}
+    if question and len(rows) < len(tenant_ids):
+        held = store.province_figures(conn, [t for t in tenant_ids if t not in rows], question, FIGURES_CODE)
+        for t, (version, figures) in held.items():
+            if version == versions[t]:
+                rows[t] = figures
+                if cache is not None:
+                    cache.put(t, ("provinces", filters), version, dict(figures), PROVINCE_FIGURES_BYTES)
     stale = [t for t in tenant_ids if t not in rows]
     if stale:
-        # Summed per unit and criterion for many provinces at once (119,000 groups at 10 million
-        # findings), the groups outgrow the default 4 MB and spill to disk. The row-level security
-        # condition makes the planner expect about 1/500 of the counter rows, so it sorts all 823,000
-        # where hashing is twice as fast (784 -> 384 ms with both settings). And once psycopg has
-        # prepared the statement (its 5th run on a pooled connection) PostgreSQL soon switches to a
-        # generic plan, blind to how many provinces are asked: 400 -> 900 ms. Planning each time costs 1 ms.
-        conn.execute("SELECT set_config('work_mem', %s, true), set_config('enable_sort', 'off', true), "
-                     "set_config('plan_cache_mode', 'force_custom_plan', true)", [CENTRAL_WORK_MEM])
-        batch, trees = Batch(conn, stale), store.units_by_tenant(conn, stale, filters.as_of, contacts=False)
-        for t in stale:
-            ctx = Context(conn, t, filters, units=trees.get(t, {}), batch=batch)
-            roots = sorted((u for u in units_existing(ctx.units, filters.as_of) if u.parent_id is None), key=lambda u: u.name)
-            rows[t] = {"tenant": t, "province": roots[0].name if roots else t, **summary(ctx, filters.period)}
+        for t, row in province_rows(conn, stale, filters).items():
+            rows[t] = row
             if cache is not None:
-                cache.put(t, ("provinces", filters), versions[t], dict(rows[t]), PROVINCE_FIGURES_BYTES)
+                cache.put(t, ("provinces", filters), versions[t], dict(row), PROVINCE_FIGURES_BYTES)
     return Answer(f"Kết quả kiểm tra công vụ các tỉnh, {filters.period.label()}",
                   [("tenant", "Mã"), ("province", "Tỉnh, thành phố")] + list(SUMMARY_HEADERS.items()),
                   [rows[t] for t in tenant_ids], ("province", ["inspections_done", "violations"]))

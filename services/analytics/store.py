@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import psycopg
 from psycopg.rows import args_row
+from psycopg.types.json import Jsonb
 
 from services.analytics.domain import OpenRemediations, Period, UnitInfo, ViolationCount, month_of
 
@@ -37,6 +38,33 @@ def read_model_versions(conn: psycopg.Connection, tenants: Sequence[str]) -> dic
     rows = conn.execute("SELECT tenant, sum(changes)::bigint AS n FROM read_model_versions WHERE tenant = ANY(%s) "
                         "GROUP BY tenant", [list(tenants)]).fetchall()
     return {t: 0 for t in tenants} | {r["tenant"]: r["n"] for r in rows}
+
+
+def province_figures(conn: psycopg.Connection, tenants: Sequence[str], question: str, code: str,
+                     ) -> dict[str, tuple[int, dict[str, Any]]]:
+    """The central view's figures the worker keeps for ``question`` (computed by ``code``): tenant ->
+    (change count computed at, the province's row)."""
+    rows = conn.execute("SELECT tenant, version, figures FROM province_figures WHERE tenant = ANY(%s) AND question = %s "
+                        "AND code = %s", [list(tenants), question, code]).fetchall()
+    return {r["tenant"]: (r["version"], r["figures"]) for r in rows}
+
+
+def keep_province_figures(conn: psycopg.Connection, question: str, code: str,
+                          figures: Sequence[tuple[str, int, dict[str, Any]]]) -> None:
+    """Store (tenant, change count, row) for ``question``. A row computed at a higher count, by the same
+    code, is never replaced by an older one (two runs of the worker may overlap)."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO province_figures AS f (tenant, question, code, version, figures, computed_at) "
+            "VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (tenant, question) DO UPDATE SET code = EXCLUDED.code, "
+            "version = EXCLUDED.version, figures = EXCLUDED.figures, computed_at = EXCLUDED.computed_at "
+            "WHERE f.version < EXCLUDED.version OR f.code <> EXCLUDED.code",
+            [(t, question, code, version, Jsonb(row)) for t, version, row in figures])
+
+
+def forget_province_figures(conn: psycopg.Connection, keep_question: str) -> int:
+    """Drop the figures of every other question (yesterday's, last year's): nobody asks them by default."""
+    return conn.execute("DELETE FROM province_figures WHERE question <> %s", [keep_question]).rowcount
 
 
 def fold_read_model_versions(conn: psycopg.Connection) -> int:

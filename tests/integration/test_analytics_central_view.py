@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from services.analytics import queries, rebuild, store
+from services.analytics import figures_keeper, queries, rebuild, store
 from services.analytics.bootstrap import SERVICE as ANALYTICS
 from services.analytics.domain import Period
 from services.analytics.kept_answers import KeptAnswers
@@ -168,3 +168,58 @@ def test_answers_kept_stay_within_their_bytes():
     kept.put("t", 6, 1, bytes(101), 101)  # larger than everything: not kept, nothing dropped for it
     assert kept.get("t", 6, 1) is None and kept.get("t", 5, 1) is not None
     assert kept.get("t", 5, 2) is None  # another change count
+
+
+def test_the_central_view_serves_the_figures_the_worker_keeps_while_their_province_is_unchanged(service_harness, tenant):
+    svc = service_harness(ANALYTICS)
+    svc.runtime.extras["kept_answers"] = KeptAnswers(0)  # nothing kept in memory: only the worker's figures
+    a, b = tenant + "-a", tenant + "-b"
+    unit_a, unit_b = str(uuid.uuid4()), str(uuid.uuid4())
+    assert apply(svc, [_unit(a, unit_a, "Tỉnh Vĩnh Long"), _unit(b, unit_b, "Tỉnh Đồng Tháp"), _finding(a, unit_a),
+                       _finding(b, unit_b), _finding(b, unit_b)]) == []
+    central = svc.auth("*", "central_viewer")
+
+    def keep(today: date = TODAY) -> set[str]:
+        """One pass of the worker's task; the provinces of this test it computed."""
+        with svc.runtime.db.tx("*") as conn:
+            return set(figures_keeper.keep(conn, today)) & {a, b}
+
+    def view(**params) -> dict:
+        r = svc.client.get("/v1/dashboards/provinces", params={"year": YEAR, "today": TODAY.isoformat(), **params},
+                           headers=central)
+        assert r.status_code == 200, r.text
+        return {row["tenant"]: row for row in r.json()["rows"] if row["tenant"] in (a, b)}
+
+    def stored(sql: str) -> None:
+        with svc.runtime.db.tx("*") as conn:
+            conn.execute(f"UPDATE province_figures SET {sql} WHERE tenant = %s", [a])
+
+    assert keep() == {a, b}
+    assert keep() == set()  # nothing changed since: nothing computed
+    with svc.runtime.db.tx("*") as conn:
+        fresh = {r["tenant"]: r for r in queries.provinces(conn, [a, b], figures_keeper.default_question(TODAY)).rows}
+    assert view() == fresh and fresh[a]["province"] == "Tỉnh Vĩnh Long" and fresh[b]["units_with_repeats"] == 1
+    # What is stored is what is served, while A is unchanged ...
+    stored("""figures = figures || '{"violations": 999}'""")
+    assert view()[a]["violations"] == 999 and view()[b]["violations"] == 2
+    # ... for the same question only, and only to the code that computed it.
+    assert view(today="2025-06-30")[a]["violations"] == 1 and view(month_to=6)[a]["violations"] == 1
+    stored("code = 'before a deploy'")
+    assert view()[a]["violations"] == 1
+    assert keep() == {a} and view()[a]["violations"] == 1  # computed again by this code
+    stored("""figures = figures || '{"violations": 999}'""")
+    # A change in A: A is computed again by the view until the worker's next pass stores it.
+    assert apply(svc, [_finding(a, unit_a, "RUOU")]) == []
+    assert view()[a]["violations"] == 2
+    assert keep() == {a}
+    stored("""figures = figures || '{"violations": 998}'""")
+    assert view()[a]["violations"] == 998
+    # A rebuild's reset moves every count: nothing stored before is served.
+    rebuild.reset(svc.runtime)
+    assert apply(svc, [_unit(a, unit_a, "Tỉnh Vĩnh Long"), _unit(b, unit_b, "Tỉnh Đồng Tháp")]) == []
+    assert view()[a]["violations"] == 0
+    # A pass on another day keeps that day's question and forgets the others.
+    keep(date(2026, 1, 1))
+    with svc.runtime.db.tx("*") as conn:
+        questions = {r["question"] for r in conn.execute("SELECT DISTINCT question FROM province_figures").fetchall()}
+    assert questions <= {"2026-01..12 on 2026-01-01"}

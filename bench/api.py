@@ -175,6 +175,10 @@ def findings(stack: Stack, url: str, inspections: list[str], count: int, concurr
                      "≥ 500/s, p99 < 100 ms", lambda rps, p99: rps >= 500 and p99 < 0.1))
     rows.append(Row("2 API", f"CPU ms per finding recorded, in the loop above ({processes})", cpu))
     paced = load({"base": base_url, "targets": finding_targets, "count": count, "concurrency": 64, "rate": 500})
+    if os.environ.get("BENCH_LATENCIES"):  # in the order answered: a stall shows as a run of slow ones
+        out = Path(os.environ["BENCH_LATENCIES"])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"post-paced-w{workers}.json").write_text(json.dumps(paced["latencies"]))
     insp.sample()
     rows.append(_row("2 API", f"POST finding, paced at 500/s, latency from the scheduled send ({processes})", paced, base,
                      "p99 < 100 ms at 500/s", lambda rps, p99: rps >= 480 and p99 < 0.1))

@@ -1,8 +1,12 @@
 """One Celery configuration for every service's workers (settings maintainers warn about, set once)."""
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Callable
+
 from celery import Celery
 
+from shared.runtime import Runtime
 from shared.settings import ServiceSettings
 
 
@@ -22,3 +26,15 @@ def make_celery(service: str, settings: ServiceSettings, include: list[str]) -> 
         worker_hijack_root_logger=False,
     )
     return app
+
+
+def every(seconds: float, task: str) -> dict:
+    """A beat entry running ``task`` every ``seconds``; a run that waited longer than one interval is
+    superseded by the next one (each task is idempotent and the next run does the same work)."""
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
+def worker_runtime(service: str, settings: ServiceSettings) -> Callable[[], Runtime]:
+    """The runtime a worker process's tasks share: opened at the first task, in the pool process that
+    runs it (not before Celery forks its pool), with a pool of 2 connections."""
+    return lru_cache(maxsize=1)(lambda: Runtime.build(service, settings, pool_size=2).open())

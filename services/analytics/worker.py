@@ -4,29 +4,15 @@
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 from services.analytics import figures_keeper
 from services.analytics.settings import AnalyticsSettings
-from shared.celery_app import make_celery
+from shared.celery_app import every, make_celery, worker_runtime
 from shared.db import ALL_TENANTS
-from shared.runtime import Runtime
 
 settings = AnalyticsSettings()
 app = make_celery("analytics", settings, include=["services.analytics.worker"])
-app.conf.beat_schedule = {
-    "keep-central-figures": {
-        "task": "analytics.keep_central_figures",
-        "schedule": settings.figures_interval_seconds,
-        # A run that waited longer than one interval is superseded by the next one.
-        "options": {"expires": settings.figures_interval_seconds},
-    },
-}
-
-
-@lru_cache(maxsize=1)
-def _runtime() -> Runtime:
-    return Runtime.build("analytics", settings, pool_size=2).open()
+app.conf.beat_schedule = {"keep-central-figures": every(settings.figures_interval_seconds, "analytics.keep_central_figures")}
+_runtime = worker_runtime("analytics", settings)
 
 
 @app.task(name="analytics.keep_central_figures")

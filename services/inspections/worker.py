@@ -4,28 +4,14 @@
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 from services.inspections.remediation.overdue import detect_overdue
 from services.inspections.settings import InspectionsSettings
-from shared.celery_app import make_celery
-from shared.runtime import Runtime
+from shared.celery_app import every, make_celery, worker_runtime
 
 settings = InspectionsSettings()
 app = make_celery("inspections", settings, include=["services.inspections.worker"])
-app.conf.beat_schedule = {
-    "detect-overdue-remediations": {
-        "task": "inspections.detect_overdue",
-        "schedule": settings.overdue_interval_seconds,
-        # A run that waited longer than one interval is superseded by the next one.
-        "options": {"expires": settings.overdue_interval_seconds},
-    },
-}
-
-
-@lru_cache(maxsize=1)
-def _runtime() -> Runtime:
-    return Runtime.build("inspections", settings, pool_size=2).open()
+app.conf.beat_schedule = {"detect-overdue-remediations": every(settings.overdue_interval_seconds, "inspections.detect_overdue")}
+_runtime = worker_runtime("inspections", settings)
 
 
 @app.task(name="inspections.detect_overdue")

@@ -348,6 +348,8 @@ def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters,
         held = store.province_figures(conn, [t for t in tenant_ids if t not in rows], question, FIGURES_CODE)
         for t, (version, figures) in held.items():
             if version == versions[t]:
+                # In the order computed rows have (jsonb keeps its own), so the JSON answer reads the same.
+                figures = {k: figures[k] for k in ("tenant", "province", *SUMMARY_HEADERS)}
                 rows[t] = figures
                 if cache is not None:
                     cache.put(t, ("provinces", filters), version, dict(figures), PROVINCE_FIGURES_BYTES)

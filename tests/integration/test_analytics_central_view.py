@@ -199,6 +199,7 @@ def test_the_central_view_serves_the_figures_the_worker_keeps_while_their_provin
     with svc.runtime.db.tx("*") as conn:
         fresh = {r["tenant"]: r for r in queries.provinces(conn, [a, b], figures_keeper.default_question(TODAY)).rows}
     assert view() == fresh and fresh[a]["province"] == "Tỉnh Vĩnh Long" and fresh[b]["units_with_repeats"] == 1
+    assert [list(row) for row in view().values()] == [list(row) for row in fresh.values()]  # the same order of keys
     # What is stored is what is served, while A is unchanged ...
     stored("""figures = figures || '{"violations": 999}'""")
     assert view()[a]["violations"] == 999 and view()[b]["violations"] == 2

@@ -24,7 +24,6 @@ from bench.common import Row, Stack, fmt_ms, fmt_rate, percentile
 from bench.data import CRITERIA, DESCRIPTIONS, PROVINCES, SEVERITIES
 from services.analytics import figures_keeper, queries, rebuild, remediation_counts
 from services.analytics.bootstrap import SERVICE as ANALYTICS
-from services.analytics.domain import Period
 from services.analytics.kept_answers import KeptAnswers
 from services.inspections.bootstrap import SERVICE as INSPECTIONS
 from shared.api import settle_heap

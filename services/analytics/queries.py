@@ -297,6 +297,7 @@ def year_over_year(ctx: Context) -> Answer:
 
 CENTRAL_WORK_MEM = "64MB"
 PROVINCE_FIGURES_BYTES = 2048  # one province's row of the central view, as Python holds it
+PROVINCE_COLUMNS = [("tenant", "Mã"), ("province", "Tỉnh, thành phố"), *SUMMARY_HEADERS.items()]
 
 
 def central_question(filters: Filters) -> str | None:
@@ -319,8 +320,9 @@ def province_rows(conn: psycopg.Connection, tenant_ids: list[str], filters: Filt
     """Each province's row of the central view, computed (each read model asked once for all of them)."""
     # Summed per unit and criterion for many provinces at once (119,000 groups at 10 million
     # findings), the groups outgrow the default 4 MB and spill to disk. The row-level security
-    # condition makes the planner expect about 1/500 of the counter rows, so it sorts all 823,000
-    # where hashing is twice as fast (784 -> 384 ms with both settings). And once psycopg has
+    # condition made the planner expect about 1/500 of the counter rows, so it sorted all 823,000
+    # where hashing is twice as fast (784 -> 384 ms with both settings). That was measured before
+    # migration 011 gave each partition of the counters its own statistics; not measured again since. And once psycopg has
     # prepared the statement (its 5th run on a pooled connection) PostgreSQL soon switches to a
     # generic plan, blind to how many provinces are asked: 400 -> 900 ms. Planning each time costs 1 ms.
     conn.execute("SELECT set_config('work_mem', %s, true), set_config('enable_sort', 'off', true), "
@@ -349,7 +351,7 @@ def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters,
         for t, (version, figures) in held.items():
             if version == versions[t]:
                 # In the order computed rows have (jsonb keeps its own), so the JSON answer reads the same.
-                figures = {k: figures[k] for k in ("tenant", "province", *SUMMARY_HEADERS)}
+                figures = {k: figures[k] for k, _ in PROVINCE_COLUMNS}
                 rows[t] = figures
                 if cache is not None:
                     cache.put(t, ("provinces", filters), version, dict(figures), PROVINCE_FIGURES_BYTES)
@@ -360,7 +362,7 @@ def provinces(conn: psycopg.Connection, tenant_ids: list[str], filters: Filters,
             if cache is not None:
                 cache.put(t, ("provinces", filters), versions[t], dict(row), PROVINCE_FIGURES_BYTES)
     return Answer(f"Kết quả kiểm tra công vụ các tỉnh, {filters.period.label()}",
-                  [("tenant", "Mã"), ("province", "Tỉnh, thành phố")] + list(SUMMARY_HEADERS.items()),
+                  list(PROVINCE_COLUMNS),
                   [rows[t] for t in tenant_ids], ("province", ["inspections_done", "violations"]))
 
 

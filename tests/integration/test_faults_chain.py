@@ -35,7 +35,7 @@ from aiosmtpd.controller import Controller
 from confluent_kafka import Producer
 from fastapi.testclient import TestClient
 
-from bench.common import Stack
+from bench.common import LOGS, Stack
 from bench.data import violation
 from infra import servers
 from services.analytics import figures_keeper, queries, rebuild, store
@@ -283,7 +283,8 @@ def test_kill_every_piece_in_turn_and_count_nothing_lost_nothing_twice(world):
                    interval=0.5, message="every written event to reach the read model and the mailbox")
     except AssertionError as exc:
         raise AssertionError(f"{exc}: written {written}, findings {findings()}, mails {mails()}, dead letters {dead()}, "
-                             f"unpublished {scalar(urls['inspections'], UNPUBLISHED)}") from None
+                             f"unpublished {scalar(urls['inspections'], UNPUBLISHED)}\n"
+                             f"{missing_report(urls, restarted_at, stack)}") from None
     # Once every delivery row says "sent", nothing can be sent again (a resend needs a "sending" row).
     wait_until(lambda: scalar(urls["notifications"], "SELECT count(*) FROM deliveries WHERE state <> 'sent'") == 0,
                timeout=60, interval=0.5, message="every delivery to be marked sent")
@@ -342,6 +343,32 @@ def test_kill_every_piece_in_turn_and_count_nothing_lost_nothing_twice(world):
     kept = central_figures_kept(stack, a)
     print(f"  central view's violations as the analytics worker keeps them: {({t: f['violations'] for t, f in kept.items()})}")
     assert kept == central_figures_computed(stack, a)
+
+
+def missing_report(urls: dict[str, str], restarted_at, stack: Stack) -> str:
+    """What a failed count needs to be understood: each consumer's missing events with where the relay placed
+    them, and the warnings the chain's processes logged (CI keeps no other trace of them)."""
+    with psycopg.connect(urls["inspections"], autocommit=True) as conn:
+        outbox = {str(r[0]): r[1:] for r in conn.execute(
+            "SELECT id, seq, created_at < %s AS before_restart, published_at, kafka_partition, kafka_offset, attempts "
+            "FROM outbox WHERE type = 'violation.recorded' ORDER BY seq", [restarted_at])}
+    lines = []
+    for name in ("analytics", "notifications"):
+        with psycopg.connect(urls[name], autocommit=True) as conn:
+            applied = {str(r[0]) for r in conn.execute(
+                "SELECT event_id FROM processed_events WHERE type = 'violation.recorded'")}
+        missing = [(i, outbox[i]) for i in outbox if i not in applied]
+        lines.append(f"{name}: {len(missing)} events not applied (seq, before restart, published, partition, offset, "
+                     f"attempts): {[row for _, row in missing[:20]]}")
+    mails = scalar(urls["notifications"], "SELECT count(*) FROM deliveries WHERE state <> 'sent'")
+    lines.append(f"notifications: deliveries not sent: {mails}")
+    for proc in stack.procs:
+        path = LOGS / f"{proc.name}.log"
+        if path.exists():
+            warnings = [line[:400] for line in path.read_text(errors="replace").splitlines()
+                        if '"WARNING"' in line or '"ERROR"' in line]
+            lines.append(f"--- {proc.name}: last warnings\n" + "\n".join(warnings[-25:]))
+    return "\n".join(lines)
 
 
 def units_known(stack: Stack, url: str, units: dict[str, list[str]]) -> None:

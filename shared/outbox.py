@@ -4,8 +4,8 @@ The relay holds a PostgreSQL advisory lock so exactly one relay per service data
 time (events of one aggregate keep their order); the others wait as hot standbys. It wakes on
 LISTEN/NOTIFY and polls as a fallback. A row is marked published only after Kafka acknowledged it,
 with the partition and offset the broker gave it; every few seconds, and after a failed delivery,
-the relay checks that the broker still has those partitions and queues again what it lost
-(``requeue_lost``).
+the relay checks that the broker still has those topics -- the same incarnation of each, by topic id --
+and partitions, and queues again what it lost (``requeue_lost``).
 """
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ import json
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient
 from psycopg.rows import dict_row
 
@@ -30,6 +31,21 @@ from shared.tracing import traceparent
 log = logging.getLogger(__name__)
 
 RELAY_LOCK = 727002
+_GONE = object()  # what _describe says of a topic the broker does not know
+
+
+@dataclass(frozen=True)
+class Incarnation:
+    """One life of a topic on the broker: its id (None where the broker gives none) and its partitions."""
+    topic_id: str | None
+    partitions: set[int]
+
+
+def _topic_id(uuid) -> str | None:
+    # Brokers without topic ids (before Kafka 2.8) answer the zero id: incarnations cannot be told apart.
+    if uuid is None or not (uuid.get_most_significant_bits() or uuid.get_least_significant_bits()):
+        return None
+    return str(uuid)
 
 
 class Outbox:
@@ -100,6 +116,7 @@ class OutboxRelay:
         self._producer = None
         self._admin = None
         self._check_soon = False
+        self._recorded: set[str] = set()  # topics whose incarnation outbox_topics holds
         self.published_total = 0
         self.requeued_total = 0
 
@@ -177,6 +194,8 @@ class OutboxRelay:
                     "UPDATE outbox o SET published_at = now(), kafka_partition = d.p, kafka_offset = d.o "
                     "FROM unnest(%s::bigint[], %s::integer[], %s::bigint[]) AS d(seq, p, o) WHERE o.seq = d.seq",
                     [delivered, [p for p, _ in placed], [o for _, o in placed]])
+                if not self._recorded.issuperset(topics[seq] for seq in delivered):
+                    self._check_soon = True  # a topic published to for the first time: record its incarnation
                 counts: dict[str, int] = {}
                 acked = set(delivered)
                 for row in rows:
@@ -196,43 +215,90 @@ class OutboxRelay:
         return len(delivered)
 
     def requeue_lost(self, conn: psycopg.Connection) -> int:
-        """Queue again the published events whose topic or partition the broker no longer has; returns how many.
+        """Queue again the published events the broker no longer has; returns how many.
 
-        That is what a broker restarted without its log looks like (Tansu's memory storage), or a topic
-        deleted by mistake, while nothing is being published. Loss inside a partition that still exists
-        shows at the next delivery to it (``publish_batch``); the broker's end offsets would tell
-        sooner, but Tansu answers 1 for every partition, so that could not be tested here. Consumers
-        skip what they already applied, so publishing too much is harmless; too little is not.
+        A topic gone, or made again (a new topic id: Tansu's memory storage on every start, a topic
+        deleted by mistake), lost everything published to it; a partition gone lost what was placed in
+        it. Loss inside a partition that still exists shows at the next delivery to it
+        (``publish_batch``); the broker's end offsets would tell sooner, but Tansu answers 1 for every
+        partition. Consumers skip what they already applied, so publishing too much is harmless; too
+        little is not.
         """
         placed = [(r["topic"], r["kafka_partition"]) for r in conn.execute(_PLACED_PARTITIONS)]
         if not placed:
             return 0
-        try:
-            if self._admin is None:
-                self._admin = AdminClient(base_config(self.settings))
-            metadata = self._admin.list_topics(timeout=5)
-        except KafkaException as exc:
-            log.info("broker check skipped: the broker does not answer", extra={"fields": {"error": str(exc)}})
-            return 0
-        lost = []
-        for topic, p in placed:
-            meta = metadata.topics.get(topic)
-            if meta is None or (meta.error is None and p not in meta.partitions):
-                lost.append((topic, p))
-        requeued = 0
+        topics = sorted({topic for topic, _ in placed})
+        found = self._describe(topics)
+        recorded = {r["topic"]: r["topic_id"] for r in conn.execute(
+            "SELECT topic, topic_id FROM outbox_topics WHERE topic = ANY(%s)", [topics])}
+        requeued, gone = 0, []
         with conn.transaction():
-            for topic, p in lost:
-                requeued += conn.execute(
-                    "UPDATE outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL "
-                    "WHERE topic = %s AND kafka_partition = %s AND published_at IS NOT NULL", [topic, p]).rowcount
-        if requeued:
-            self._requeued(requeued, "partitions gone")
-            # Created on the next produce they would get the broker's default partitions, not ours.
-            ensure_topics(self.settings, sorted({topic for topic, _ in lost}))
+            for topic in topics:
+                now = found.get(topic)
+                if now is None:
+                    continue  # no answer about it this time
+                if now is _GONE or (now.topic_id and recorded.get(topic, now.topic_id) != now.topic_id):
+                    n = conn.execute("UPDATE outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL "
+                                     "WHERE topic = %s AND published_at IS NOT NULL", [topic]).rowcount
+                    why = "topic gone" if now is _GONE else "topic made again"
+                else:
+                    missing = sorted({p for t, p in placed if t == topic} - now.partitions)
+                    n = conn.execute("UPDATE outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL "
+                                     "WHERE topic = %s AND kafka_partition = ANY(%s) AND published_at IS NOT NULL",
+                                     [topic, missing]).rowcount if missing else 0
+                    why = "partitions gone"
+                if n:
+                    self._requeued(n, why, topic)
+                    requeued += n
+                if now is _GONE:
+                    gone.append(topic)
+                elif now.topic_id:
+                    self._record(conn, topic, now.topic_id)
+        if gone:
+            # Created on the next produce they would get the broker's default partitions, not ours. The
+            # incarnation made now is recorded before anything is published to it: otherwise a second loss
+            # before the next check would find no record to differ from.
+            ensure_topics(self.settings, gone)
+            made = self._describe(gone)
+            for topic in gone:
+                now = made.get(topic)
+                if now is not None and now is not _GONE and now.topic_id:
+                    self._record(conn, topic, now.topic_id)
+                else:
+                    self._check_soon = True
         return requeued
 
-    def _requeued(self, n: int, why: str) -> None:
-        log.warning("the broker lost published events; publishing them again", extra={"fields": {"events": n, "why": why}})
+    def _describe(self, topics: list[str]) -> dict[str, "Incarnation | object"]:
+        """Each topic the broker answered about: its incarnation, or _GONE when it does not know the topic."""
+        if self._admin is None:
+            self._admin = AdminClient(base_config(self.settings))
+        found: dict[str, Incarnation | object] = {}
+        try:
+            futures = self._admin.describe_topics(TopicCollection(topics), request_timeout=5)
+        except KafkaException as exc:
+            log.info("broker check skipped: the broker does not answer", extra={"fields": {"error": str(exc)}})
+            return found
+        for topic, future in futures.items():
+            try:
+                described = future.result()
+            except KafkaException as exc:
+                if exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    found[topic] = _GONE
+                else:
+                    log.info("broker check skipped a topic", extra={"fields": {"topic": topic, "error": str(exc)}})
+                continue
+            found[topic] = Incarnation(_topic_id(described.topic_id), {p.id for p in described.partitions})
+        return found
+
+    def _record(self, conn: psycopg.Connection, topic: str, topic_id: str) -> None:
+        conn.execute("INSERT INTO outbox_topics (topic, topic_id) VALUES (%s, %s) ON CONFLICT (topic) DO UPDATE "
+                     "SET topic_id = EXCLUDED.topic_id, seen_at = now() WHERE outbox_topics.topic_id <> EXCLUDED.topic_id",
+                     [topic, topic_id])
+        self._recorded.add(topic)
+
+    def _requeued(self, n: int, why: str, topic: str | None = None) -> None:
+        log.warning("the broker lost published events; publishing them again",
+                    extra={"fields": {"events": n, "why": why, "topic": topic}})
         EVENTS_REPUBLISHED.labels(self.service).inc(n)
         self.requeued_total += n
 

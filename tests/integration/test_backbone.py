@@ -16,6 +16,7 @@ from confluent_kafka import Producer
 from infra import servers
 from shared.db import Database
 from shared.events import CATALOGUE
+from shared.kafka import ensure_topics
 from shared.outbox import Outbox, OutboxRelay, replay
 from shared.settings import ServiceSettings
 from tests.support import backbone_app
@@ -261,6 +262,49 @@ def test_after_a_broker_restart_without_its_log_relay_and_consumer_recover_by_th
         if db is not None:
             db.close()
         threads.close()
+        broker.kill()
+
+
+def test_a_topic_made_again_loses_what_was_published_to_it_and_the_relay_publishes_it_again(make_database, topic_prefix):
+    """The broker restarted without its log and the topic was made again, with all its partitions, before
+    the relay looked and before anything new went to it: no partition is missing and no offset is given
+    out again, only the topic's id tells. The relay publishes every event again (the new topic is read
+    from the start by a new group, as a subscriber that joins later would)."""
+    broker = servers.Tansu().start()
+    db = None
+    try:
+        url = make_database("backbone")
+        backbone_app.setup(url)
+        settings = ServiceSettings(database_url=url, kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix,
+                                   relay_poll_seconds=0.2, relay_broker_check_seconds=0.5)
+        db = Database(url).open()
+        plans = backbone_app.close_plans(db, Outbox("backbone", topic_prefix), "soc-trang", 120, per_tx=20)
+        topic = CATALOGUE.topic("plan.closed", topic_prefix)
+        first = Threads()
+        relay = OutboxRelay(settings, "backbone")
+        first.start(relay.run)
+        wait_until(lambda: count(db, "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL") == 0, timeout=60)
+        wait_until(lambda: count(db, "SELECT count(*) AS n FROM outbox_topics") == 1, timeout=30,
+                   message="the relay to record the topic's incarnation")
+        first.close()
+        assert relay.requeued_total == 0
+
+        broker.restart()
+        ensure_topics(settings, [topic])
+        assert len(read_partitions(broker.bootstrap, topic)) == settings.kafka_partitions
+
+        second = Threads()
+        relay = OutboxRelay(settings, "backbone")
+        second.start(relay.run)
+        try:
+            wait_until(lambda: relay.requeued_total == 120, timeout=30, message="the relay to publish all 120 again")
+            got = read_topic(broker.bootstrap, topic, expect=120, timeout=60)
+        finally:
+            second.close()
+        assert sorted(json.loads(m.value())["plan_id"] for m in got) == sorted(plans)
+    finally:
+        if db is not None:
+            db.close()
         broker.kill()
 
 

@@ -4,7 +4,8 @@ documents, and then under the same Message-ID), and that dead letters are accoun
 
 The chain: the inspections service's outbox (a steady stream of ``violation.recorded`` written the way
 the service writes them) → its relay → the broker → the analytics consumer (read model) and the
-notifications consumer → the notifications Celery worker (Redis) → a real SMTP server. Every piece
+notifications consumer → the notifications Celery worker (Redis) → a real SMTP server, and the
+notifications service's own outbox (what it delivered) → its relay → the broker. Every piece
 runs as its own process started with the service command line, on a private PostgreSQL (initdb, so it
 can be killed), a private Tansu broker and a private Redis.
 
@@ -218,6 +219,7 @@ def test_kill_every_piece_in_turn_and_count_nothing_lost_nothing_twice(world):
         return stack.spawn(name, list(argv), stack.env(definition, urls[definition.name], **mail))
 
     relay = spawn("faults-inspections-relay", INSPECTIONS, "-m", "services.inspections", "relay")
+    notifications_relay = spawn("faults-notifications-relay", NOTIFICATIONS, "-m", "services.notifications", "relay")
     analytics = spawn("faults-analytics-consume", ANALYTICS, "-m", "services.analytics", "consume")
     notifications = spawn("faults-notifications-consume", NOTIFICATIONS, "-m", "services.notifications", "consume")
     worker = spawn("faults-notifications-celery", NOTIFICATIONS, "-m", "celery", "-A", NOTIFICATIONS.celery,
@@ -253,7 +255,8 @@ def test_kill_every_piece_in_turn_and_count_nothing_lost_nothing_twice(world):
         flows("start-up", timeout=60)
         poison = send_poison(stack)
         for name, proc in (("analytics consumer", analytics), ("notifications consumer", notifications),
-                           ("inspections relay", relay), ("notifications Celery worker and beat", worker),
+                           ("inspections relay", relay), ("notifications relay", notifications_relay),
+                           ("notifications Celery worker and beat", worker),
                            ("analytics Celery worker and beat", figures_worker)):
             proc.restart()
             killed(name)
@@ -279,7 +282,8 @@ def test_kill_every_piece_in_turn_and_count_nothing_lost_nothing_twice(world):
     written = scalar(urls["inspections"], "SELECT count(*) FROM outbox WHERE type = 'violation.recorded'")
     dead = lambda: tuple(scalar(u, "SELECT count(*) FROM dead_letters") for u in urls.values())  # noqa: E731
     try:
-        wait_until(lambda: findings() >= written and mails() >= written and dead() == (0, poison, poison), timeout=90,
+        wait_until(lambda: findings() >= written and mails() >= written and dead() == (0, poison, poison)
+                   and scalar(urls["notifications"], UNPUBLISHED) == 0, timeout=90,
                    interval=0.5, message="every written event to reach the read model and the mailbox")
     except AssertionError as exc:
         raise AssertionError(f"{exc}: written {written}, findings {findings()}, mails {mails()}, dead letters {dead()}, "
@@ -292,10 +296,11 @@ def test_kill_every_piece_in_turn_and_count_nothing_lost_nothing_twice(world):
     a, n, i = urls["analytics"], urls["notifications"], urls["inspections"]
     counts = {
         "events written (inspections outbox)": written,
-        "outbox rows not yet published": scalar(i, UNPUBLISHED),
-        "published events the relays published again after the broker restart": {
-            name: scalar(urls[name], "SELECT count(*) FROM outbox WHERE created_at < %s AND published_at > %s",
-                         [restarted_at, restarted_at]) for name in ("inspections", "notifications")},
+        "outbox rows not yet published (inspections, notifications)": (scalar(i, UNPUBLISHED), scalar(n, UNPUBLISHED)),
+        "events written before the broker restart / published again after it": {
+            name: (scalar(urls[name], "SELECT count(*) FROM outbox WHERE created_at < %s", [restarted_at]),
+                   scalar(urls[name], "SELECT count(*) FROM outbox WHERE created_at < %s AND published_at > %s",
+                          [restarted_at, restarted_at])) for name in ("inspections", "notifications")},
         "analytics: findings / distinct ids": (findings(), scalar(a, "SELECT count(DISTINCT finding_id) FROM findings")),
         "analytics: violation counter total": scalar(a, "SELECT coalesce(sum(n), 0) FROM violation_counts"),
         "analytics: inbox rows for violation.recorded": scalar(a, "SELECT count(*) FROM processed_events WHERE type = 'violation.recorded'"),
@@ -318,14 +323,19 @@ def test_kill_every_piece_in_turn_and_count_nothing_lost_nothing_twice(world):
                       for mid in resent)
     print(f"  mails accepted twice (same Message-ID), by the kill that cut the first send: {dict(by_kill) or 0}")
 
-    assert kills == ["analytics consumer", "notifications consumer", "inspections relay", "notifications Celery worker and beat",
+    assert kills == ["analytics consumer", "notifications consumer", "inspections relay", "notifications relay",
+                     "notifications Celery worker and beat",
                      "analytics Celery worker and beat", "Redis", "PostgreSQL", "broker"]
     assert written and written > 300
     # No event lost, none applied twice.
     assert findings() == written and counts["analytics: findings / distinct ids"][1] == written
     assert counts["analytics: violation counter total"] == written
     assert counts["analytics: inbox rows for violation.recorded"] == written
-    assert counts["outbox rows not yet published"] == 0
+    assert counts["outbox rows not yet published (inspections, notifications)"] == (0, 0)
+    # The restarted broker holds everything again, not only what these consumers had yet to read: a
+    # subscriber that joins now reads it all.
+    again = counts["events written before the broker restart / published again after it"]
+    assert again["inspections"][0] > 300 and all(before == republished for before, republished in again.values()), again
     # One delivery per event, every one sent, every Message-ID accepted by the SMTP server.
     assert counts["notifications: e-mail deliveries / sent"] == (written, written)
     assert mails() == written

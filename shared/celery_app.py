@@ -25,6 +25,9 @@ def make_celery(service: str, settings: ServiceSettings, include: list[str]) -> 
         enable_utc=True,
         worker_hijack_root_logger=False,
     )
+    if settings.redis_url.startswith("redis://"):
+        # kombu's transport with a fix for a worker that exits when Redis goes away (shared/celery_redis.py).
+        app.conf.broker_transport = "shared.celery_redis:Transport"
     return app
 
 

@@ -240,9 +240,12 @@ def test_kill_every_piece_in_turn_and_count_nothing_lost_nothing_twice(world):
     def flows(what: str, more: int = 30, timeout: float = 45) -> None:
         """Wait until the read model and the mailbox both moved on by ``more`` (the chain works again)."""
         f0, m0 = findings(), mails()
-        wait_until(lambda: findings() >= f0 + more and mails() >= m0 + more, timeout=timeout, interval=0.2,
-                   message=f"the chain to flow again after {what} (findings {f0}, mails {m0} before; now "
-                           f"{findings()}, {mails()}; unpublished {scalar(urls['inspections'], UNPUBLISHED)})")
+        try:
+            wait_until(lambda: findings() >= f0 + more and mails() >= m0 + more, timeout=timeout, interval=0.2,
+                       message=f"the chain to flow again after {what}")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc} (findings {f0}, mails {m0} before; now {findings()}, {mails()}; unpublished "
+                                 f"{scalar(urls['inspections'], UNPUBLISHED)})\n{missing_report(urls, None, stack)}") from None
 
     kills: list[str] = []
     killed_at: list[tuple[float, str]] = []
@@ -327,6 +330,8 @@ def test_kill_every_piece_in_turn_and_count_nothing_lost_nothing_twice(world):
                      "notifications Celery worker and beat",
                      "analytics Celery worker and beat", "Redis", "PostgreSQL", "broker"]
     assert written and written > 300
+    # Every piece recovered by itself: none of them exited (nothing here would start it again).
+    assert [p.name for p in stack.procs if p.popen.poll() is not None] == []
     # No event lost, none applied twice.
     assert findings() == written and counts["analytics: findings / distinct ids"][1] == written
     assert counts["analytics: violation counter total"] == written
@@ -361,7 +366,7 @@ def missing_report(urls: dict[str, str], restarted_at, stack: Stack) -> str:
     with psycopg.connect(urls["inspections"], autocommit=True) as conn:
         outbox = {str(r[0]): r[1:] for r in conn.execute(
             "SELECT id, seq, created_at < %s AS before_restart, published_at, kafka_partition, kafka_offset, attempts "
-            "FROM outbox WHERE type = 'violation.recorded' ORDER BY seq", [restarted_at])}
+            "FROM outbox WHERE type = 'violation.recorded' ORDER BY seq", [restarted_at or "infinity"])}
     lines = []
     for name in ("analytics", "notifications"):
         with psycopg.connect(urls[name], autocommit=True) as conn:
@@ -372,6 +377,8 @@ def missing_report(urls: dict[str, str], restarted_at, stack: Stack) -> str:
                      f"attempts): {[row for _, row in missing[:20]]}")
     mails = scalar(urls["notifications"], "SELECT count(*) FROM deliveries WHERE state <> 'sent'")
     lines.append(f"notifications: deliveries not sent: {mails}")
+    lines.append("processes: " + ", ".join(f"{p.name} {'running' if p.popen.poll() is None else f'exited {p.popen.poll()}'}"
+                                           for p in stack.procs))
     for proc in stack.procs:
         path = LOGS / f"{proc.name}.log"
         if path.exists():

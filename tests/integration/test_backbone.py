@@ -220,16 +220,9 @@ def test_replay_republishes_a_range_and_consumers_ignore_the_repeats(bb, threads
     assert set(effects_per_event(db).values()) == {1}
 
 
-def test_after_a_broker_restart_without_its_log_relay_and_consumer_recover_by_themselves(make_database, topic_prefix,
-                                                                                           threads):
-    """Tansu keeps nothing across a restart: topics, messages and consumer groups are gone.
-
-    The relay sees its offsets given out again (or its partitions gone) and publishes those events
-    again; the consumer, whose positions now point into a new log, reads its partitions again from the
-    beginning. Nobody runs a replay. (Whether the new log outgrows the
-    consumer's old positions before it reconnects is up to timing here; the fault-injection test,
-    with a steady stream of events, is where skipping the new log's start showed up.)
-    """
+@pytest.fixture
+def own_broker(make_database, topic_prefix):
+    """A Tansu of the test alone (the test restarts it), a backbone database, and settings for both."""
     broker = servers.Tansu().start()
     db = None
     try:
@@ -238,74 +231,77 @@ def test_after_a_broker_restart_without_its_log_relay_and_consumer_recover_by_th
         settings = ServiceSettings(database_url=url, kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix,
                                    consumer_batch_size=50, relay_poll_seconds=0.2, relay_broker_check_seconds=0.5)
         db = Database(url).open()
-        outbox = Outbox("backbone", topic_prefix)
-        before = backbone_app.close_plans(db, outbox, "soc-trang", 300, per_tx=50)
-        relay = OutboxRelay(settings, "backbone")
-        threads.start(relay.run)
-        threads.start(backbone_app.consumer(settings).run)
-        topic = CATALOGUE.topic("plan.closed", topic_prefix)
-        wait_until(lambda: len(effects_per_event(db)) == 300, timeout=60, message="300 effects before the restart")
-        assert relay.requeued_total == 0  # the broker had everything: nothing sent twice
-
-        broker.restart()  # memory storage: every topic, message and group is gone
-        wait_until(lambda: relay.requeued_total >= 300, timeout=60, message="the relay to notice the loss")
-        after = backbone_app.close_plans(db, outbox, "soc-trang", 60, per_tx=5)
-        wait_until(lambda: len(effects_per_event(db)) == 360, timeout=60,
-                   message=f"every effect after the restart (have {len(effects_per_event(db))})")
-        assert set(effects_per_event(db)) == set(before + after)
-        assert set(effects_per_event(db).values()) == {1}
-        got = read_topic(broker.bootstrap, topic, expect=360, timeout=60)
-        assert sorted(json.loads(m.value())["plan_id"] for m in got) == sorted(before + after)
-        # The topic came back with our partitions, not the broker's default.
-        assert len(read_partitions(broker.bootstrap, topic)) == settings.kafka_partitions
+        yield broker, settings, db
     finally:
         if db is not None:
             db.close()
-        threads.close()
         broker.kill()
 
 
-def test_a_topic_made_again_loses_what_was_published_to_it_and_the_relay_publishes_it_again(make_database, topic_prefix):
+def test_after_a_broker_restart_without_its_log_relay_and_consumer_recover_by_themselves(own_broker, threads):
+    """Tansu keeps nothing across a restart: topics, messages and consumer groups are gone.
+
+    The relay sees its topic gone or made again and publishes those events again; the consumer, whose
+    positions now point into a new log, reads its partitions again from the beginning. Nobody runs a
+    replay. (Whether the new log outgrows the consumer's old positions before it reconnects is up to
+    timing here; the fault-injection test, with a steady stream of events, is where skipping the new
+    log's start showed up.)
+    """
+    broker, settings, db = own_broker
+    outbox = Outbox("backbone", settings.topic_prefix)
+    before = backbone_app.close_plans(db, outbox, "soc-trang", 300, per_tx=50)
+    relay = OutboxRelay(settings, "backbone")
+    threads.start(relay.run)
+    threads.start(backbone_app.consumer(settings).run)
+    topic = CATALOGUE.topic("plan.closed", settings.topic_prefix)
+    wait_until(lambda: len(effects_per_event(db)) == 300, timeout=60, message="300 effects before the restart")
+    assert relay.requeued_total == 0  # the broker had everything: nothing sent twice
+
+    broker.restart()  # memory storage: every topic, message and group is gone
+    wait_until(lambda: relay.requeued_total >= 300, timeout=60, message="the relay to notice the loss")
+    after = backbone_app.close_plans(db, outbox, "soc-trang", 60, per_tx=5)
+    wait_until(lambda: len(effects_per_event(db)) == 360, timeout=60,
+               message=f"every effect after the restart (have {len(effects_per_event(db))})")
+    assert set(effects_per_event(db)) == set(before + after)
+    assert set(effects_per_event(db).values()) == {1}
+    got = read_topic(broker.bootstrap, topic, expect=360, timeout=60)
+    assert sorted(json.loads(m.value())["plan_id"] for m in got) == sorted(before + after)
+    # The topic came back with our partitions, not the broker's default.
+    assert len(read_partitions(broker.bootstrap, topic)) == settings.kafka_partitions
+
+
+def test_a_topic_made_again_loses_what_was_published_to_it_and_the_relay_publishes_it_again(own_broker):
     """The broker restarted without its log and the topic was made again, with all its partitions, before
     the relay looked and before anything new went to it: no partition is missing and no offset is given
     out again, only the topic's id tells. The relay publishes every event again (the new topic is read
     from the start by a new group, as a subscriber that joins later would)."""
-    broker = servers.Tansu().start()
-    db = None
+    broker, settings, db = own_broker
+    plans = backbone_app.close_plans(db, Outbox("backbone", settings.topic_prefix), "soc-trang", 120, per_tx=20)
+    topic = CATALOGUE.topic("plan.closed", settings.topic_prefix)
+    first = Threads()
+    relay = OutboxRelay(settings, "backbone")
+    first.start(relay.run)
     try:
-        url = make_database("backbone")
-        backbone_app.setup(url)
-        settings = ServiceSettings(database_url=url, kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix,
-                                   relay_poll_seconds=0.2, relay_broker_check_seconds=0.5)
-        db = Database(url).open()
-        plans = backbone_app.close_plans(db, Outbox("backbone", topic_prefix), "soc-trang", 120, per_tx=20)
-        topic = CATALOGUE.topic("plan.closed", topic_prefix)
-        first = Threads()
-        relay = OutboxRelay(settings, "backbone")
-        first.start(relay.run)
         wait_until(lambda: count(db, "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL") == 0, timeout=60)
         wait_until(lambda: count(db, "SELECT count(*) AS n FROM outbox_topics") == 1, timeout=30,
                    message="the relay to record the topic's incarnation")
-        first.close()
-        assert relay.requeued_total == 0
-
-        broker.restart()
-        ensure_topics(settings, [topic])
-        assert len(read_partitions(broker.bootstrap, topic)) == settings.kafka_partitions
-
-        second = Threads()
-        relay = OutboxRelay(settings, "backbone")
-        second.start(relay.run)
-        try:
-            wait_until(lambda: relay.requeued_total == 120, timeout=30, message="the relay to publish all 120 again")
-            got = read_topic(broker.bootstrap, topic, expect=120, timeout=60)
-        finally:
-            second.close()
-        assert sorted(json.loads(m.value())["plan_id"] for m in got) == sorted(plans)
     finally:
-        if db is not None:
-            db.close()
-        broker.kill()
+        first.close()
+    assert relay.requeued_total == 0
+
+    broker.restart()
+    ensure_topics(settings, [topic])
+    assert len(read_partitions(broker.bootstrap, topic)) == settings.kafka_partitions
+
+    second = Threads()
+    relay = OutboxRelay(settings, "backbone")
+    second.start(relay.run)
+    try:
+        wait_until(lambda: relay.requeued_total == 120, timeout=30, message="the relay to publish all 120 again")
+        got = read_topic(broker.bootstrap, topic, expect=120, timeout=60)
+    finally:
+        second.close()
+    assert sorted(json.loads(m.value())["plan_id"] for m in got) == sorted(plans)
 
 
 def read_partitions(bootstrap: str, topic: str) -> list[int]:

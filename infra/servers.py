@@ -62,6 +62,7 @@ class Tansu:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
     log_path: Path | None = None
+    advertised_port: int | None = None  # where clients are told to connect (a proxy in front), if not port
 
     @property
     def bootstrap(self) -> str:
@@ -69,10 +70,11 @@ class Tansu:
 
     def start(self, timeout: float = 20.0) -> "Tansu":
         url = f"tcp://127.0.0.1:{self.port}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port or self.port}"
         self.log_path = Path(tempfile.gettempdir()) / f"tansu-{self.port}.log"
         logf = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", advertised,
              "--storage-engine", "memory://tansu/"],
             stdout=logf, stderr=subprocess.STDOUT, start_new_session=True,
         )

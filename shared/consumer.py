@@ -21,10 +21,11 @@ from typing import Callable, Iterator
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
 from psycopg.rows import dict_row, tuple_row
 
 from shared.events import CATALOGUE, EnvelopeError, Event, SchemaError
-from shared.kafka import DLT_SUFFIX, ensure_topics, make_consumer, make_producer
+from shared.kafka import DLT_SUFFIX, GONE, base_config, describe_topics, ensure_topics, make_consumer, make_producer
 from shared.logging import event_id_var, tenant_var
 from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_DUPLICATE
 from shared.settings import ServiceSettings
@@ -36,8 +37,13 @@ Handler = Callable[[psycopg.Connection, Event], None]
 BatchHandler = Callable[[psycopg.Connection, list[Event]], None]
 # How often the consumer loop commits the offsets it stored (what auto-commit did in the background).
 COMMIT_SECONDS = 1.0
-# After every broker was down, partitions assigned within this time are read again from the beginning.
+# After every broker was down, partitions of a topic found gone or made again that are assigned within
+# this time are read again from the beginning.
 RESYNC_WINDOW_SECONDS = 120.0
+# How often a consumer looks up the ids of its topics while the broker is up (what it compares them with
+# after an outage), and how long a look must stand with no outage reported before it counts.
+NOTE_TOPICS_SECONDS = 10.0
+NOTE_CONFIRM_SECONDS = 1.0
 # Errors that say "the infrastructure is down", not "this message is bad": retry, never dead-letter.
 TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
 
@@ -93,7 +99,13 @@ class EventConsumer:
         self.handlers = handlers
         self.topics = sorted({CATALOGUE.topic(t, settings.topic_prefix) for t in handlers})
         self.applied_total = 0
+        self.outages_total = 0  # times every broker was down
+        self.reread_topics_total = 0  # topics read again from the beginning after an outage
         self._producer = None
+        self._admin = None
+        self._known: dict[str, str] = {}  # topic -> id, seen while the broker was up
+        self._noted: tuple[float, dict[str, str]] | None = None  # the last look, until it stands
+        self._remade: dict[str, float] = {}  # topic -> when it was found gone or made again
 
     # -- applying one event -------------------------------------------------------------------
     def _decode(self, raw: Raw) -> Event:
@@ -304,6 +316,7 @@ class EventConsumer:
                 if err.code() == KafkaError._ALL_BROKERS_DOWN:
                     broker_lost.set()
                     lost_at[0] = time.monotonic()
+                    self.outages_total += 1
 
             def on_assign(_consumer, _partitions) -> None:
                 # A broker that forgot the group forms it again: partitions assigned then start from
@@ -317,13 +330,24 @@ class EventConsumer:
                     consumer.subscribe(self.topics, on_assign=on_assign)
                     log.info("consumer started", extra={"fields": {"consumer": self.name, "topics": self.topics}})
                     committed_at = time.monotonic()
+                    noted_at = float("-inf")
+                    unread: dict[tuple[str, int], int] = {}  # first offset fetched and dropped since the outage
                     while not stop.is_set():
                         msgs = consumer.consume(self.settings.consumer_batch_size, timeout=0.5)
                         if broker_lost.is_set():
+                            self._noted = None  # a look taken around an outage may have seen the broker after it
                             # Whatever was fetched is read again from where the resync points.
-                            if self._resync(consumer):
+                            for msg in msgs:
+                                if msg.error() is None:
+                                    key = (msg.topic(), msg.partition())
+                                    unread[key] = min(unread.get(key, msg.offset()), msg.offset())
+                            if self._resync(consumer, unread):
                                 broker_lost.clear()
+                                unread.clear()
                             continue
+                        if time.monotonic() - noted_at >= NOTE_TOPICS_SECONDS:
+                            self._note_topics()
+                            noted_at = time.monotonic()
                         raws = []
                         for msg in msgs:
                             err = msg.error()
@@ -364,28 +388,68 @@ class EventConsumer:
             if exc.args[0].code() != KafkaError._NO_OFFSET:  # nothing stored since the last commit
                 log.info("offset commit failed; the next one carries them", extra={"fields": {"error": str(exc)}})
 
-    def _resync(self, consumer) -> bool:
-        """After every broker was down: read the assigned partitions again from the beginning.
+    def _note_topics(self) -> None:
+        """Look up the ids of this consumer's topics; the previous look counts once it has stood a while.
 
-        A broker may come back without its log and its groups (Tansu's memory storage, a lost disk).
-        The positions this process holds then point into a new log that may already have grown past
-        them, and so may the offsets the broker shows as committed: a commit queued while the broker
-        was away is sent when it is back. Neither can be checked against the log's end (Tansu answers
-        1 for every partition), so the consumer reads everything the broker has again; the inbox skips
-        what was applied, at the cost of a re-read after a rare outage of every broker. False until
-        there are partitions to read (the group may be forming again after the broker forgot it).
+        An outage that happens while a look is in flight is reported by the next poll, and a look taken
+        around an outage is dropped, so the ids kept are those of the broker before any outage since.
+        """
+        if self._noted is not None and time.monotonic() - self._noted[0] >= NOTE_CONFIRM_SECONDS:
+            self._known.update(self._noted[1])
+            self._noted = None
+        if self._noted is None:
+            if self._admin is None:
+                self._admin = AdminClient(base_config(self.settings))
+            found = describe_topics(self._admin, self.topics)
+            self._noted = (time.monotonic(), {t: i.topic_id for t, i in found.items() if i is not GONE and i.topic_id})
+
+    def _resync(self, consumer, unread: dict[tuple[str, int], int]) -> bool:
+        """After every broker was down: read again from the beginning the topics the broker lost.
+
+        A broker may come back without its log and its groups (Tansu's memory storage, a lost disk): its
+        topics are gone or made again, with new ids. The positions this process holds then point into a
+        new log that may already have grown past them, and so may the offsets the broker shows as
+        committed (a commit queued while the broker was away is sent when it is back); neither can be
+        checked against the log's end (Tansu answers 1 for every partition). So such a topic is read
+        again from the beginning, at every assignment within RESYNC_WINDOW_SECONDS; the inbox skips
+        what was applied. A topic with the id it had before the outage kept its log: its partitions go
+        on from where they were (``unread``: the first message fetched and dropped since). A topic whose id
+        is unknown (no look stood before the outage, or a broker without topic ids) is read again.
+        False until every assigned topic could be checked (the broker may not be back yet, or the group
+        may be forming again after the broker forgot it).
         """
         try:
             assignment = consumer.assignment()
             if not assignment:
                 return False
+            topics = sorted({tp.topic for tp in assignment})
+            if self._admin is None:
+                self._admin = AdminClient(base_config(self.settings))
+            found = describe_topics(self._admin, topics)
+            if any(t not in found for t in topics):
+                return False
+            now = time.monotonic()
+            for topic in topics:
+                incarnation = found[topic]
+                kept = incarnation is not GONE and incarnation.topic_id is not None \
+                    and self._known.get(topic) == incarnation.topic_id
+                if not kept and now - self._remade.get(topic, float("-inf")) >= RESYNC_WINDOW_SECONDS:
+                    self._remade[topic] = now
+                    self.reread_topics_total += 1
+            again = {t for t in topics if now - self._remade.get(t, float("-inf")) < RESYNC_WINDOW_SECONDS}
             for tp in assignment:
-                consumer.seek(TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING))
+                if tp.topic in again:
+                    consumer.seek(TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING))
+                elif (tp.topic, tp.partition) in unread:
+                    consumer.seek(TopicPartition(tp.topic, tp.partition, unread[(tp.topic, tp.partition)]))
         except KafkaException as exc:
             log.info("broker not back yet", extra={"fields": {"error": str(exc)}})
             return False
-        log.warning("every broker was down: reading the assigned partitions again from the beginning",
-                    extra={"fields": {"partitions": len(assignment)}})
+        if again:
+            log.warning("every broker was down, and it lost topics: reading them again from the beginning",
+                        extra={"fields": {"topics": sorted(again), "partitions": sum(tp.topic in again for tp in assignment)}})
+        else:
+            log.info("every broker was down; it kept its topics: reading on", extra={"fields": {"topics": len(topics)}})
         return True
 
     def _report_lag(self, consumer, last: dict[tuple[str, int], int]) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from confluent_kafka import Consumer, Producer
+from dataclasses import dataclass
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from shared.settings import ServiceSettings
@@ -12,6 +14,50 @@ from shared.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 DLT_SUFFIX = ".dlt"
+GONE = object()  # what describe_topics says of a topic the broker does not know
+
+
+@dataclass(frozen=True)
+class Incarnation:
+    """One life of a topic on the broker: its id (None where the broker gives none) and its partitions.
+
+    A topic deleted and made again -- a broker restarted without its log, as Tansu's memory storage is
+    on every start -- has a new id: whatever was in the old one is gone, whatever its partitions and
+    offsets look like. A broker restarted with its log keeps every id.
+    """
+    topic_id: str | None
+    partitions: frozenset[int]
+
+
+def _topic_id(uuid) -> str | None:
+    # Brokers without topic ids (before Kafka 2.8) answer the zero id: incarnations cannot be told apart.
+    if uuid is None or not (uuid.get_most_significant_bits() or uuid.get_least_significant_bits()):
+        return None
+    return str(uuid)
+
+
+def describe_topics(admin: AdminClient, topics: list[str], timeout: float = 5.0) -> dict[str, "Incarnation | object"]:
+    """Each topic the broker answered about: its Incarnation, or GONE when it does not know the topic.
+    Topics it gave no answer about (the broker is away) are left out."""
+    found: dict[str, Incarnation | object] = {}
+    if not topics:
+        return found
+    try:
+        futures = admin.describe_topics(TopicCollection(list(topics)), request_timeout=timeout)
+    except KafkaException as exc:
+        log.info("topics not described: the broker does not answer", extra={"fields": {"error": str(exc)}})
+        return found
+    for topic, future in futures.items():
+        try:
+            described = future.result()
+        except KafkaException as exc:
+            if exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                found[topic] = GONE
+            else:
+                log.info("topic not described", extra={"fields": {"topic": topic, "error": str(exc)}})
+            continue
+        found[topic] = Incarnation(_topic_id(described.topic_id), frozenset(p.id for p in described.partitions))
+    return found
 
 
 def base_config(settings: ServiceSettings) -> dict[str, Any]:

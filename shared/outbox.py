@@ -13,17 +13,16 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from confluent_kafka import KafkaError, KafkaException, TopicCollection
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from psycopg.rows import dict_row
 
 from shared.audit import seal as seal_audit
 from shared.events import CATALOGUE, Event
-from shared.kafka import base_config, ensure_topics, make_producer
+from shared.kafka import GONE, Incarnation, base_config, describe_topics, ensure_topics, make_producer
 from shared.metrics import EVENTS_PRODUCED, EVENTS_REPUBLISHED, OUTBOX_BACKLOG
 from shared.settings import ServiceSettings
 from shared.tracing import traceparent
@@ -31,21 +30,6 @@ from shared.tracing import traceparent
 log = logging.getLogger(__name__)
 
 RELAY_LOCK = 727002
-_GONE = object()  # what _describe says of a topic the broker does not know
-
-
-@dataclass(frozen=True)
-class Incarnation:
-    """One life of a topic on the broker: its id (None where the broker gives none) and its partitions."""
-    topic_id: str | None
-    partitions: set[int]
-
-
-def _topic_id(uuid) -> str | None:
-    # Brokers without topic ids (before Kafka 2.8) answer the zero id: incarnations cannot be told apart.
-    if uuid is None or not (uuid.get_most_significant_bits() or uuid.get_least_significant_bits()):
-        return None
-    return str(uuid)
 
 
 class Outbox:
@@ -237,10 +221,10 @@ class OutboxRelay:
                 now = found.get(topic)
                 if now is None:
                     continue  # no answer about it this time
-                if now is _GONE or (now.topic_id and recorded.get(topic, now.topic_id) != now.topic_id):
+                if now is GONE or (now.topic_id and recorded.get(topic, now.topic_id) != now.topic_id):
                     n = conn.execute("UPDATE outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL "
                                      "WHERE topic = %s AND published_at IS NOT NULL", [topic]).rowcount
-                    why = "topic gone" if now is _GONE else "topic made again"
+                    why = "topic gone" if now is GONE else "topic made again"
                 else:
                     missing = sorted({p for t, p in placed if t == topic} - now.partitions)
                     n = conn.execute("UPDATE outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL "
@@ -250,7 +234,7 @@ class OutboxRelay:
                 if n:
                     self._requeued(n, why, topic)
                     requeued += n
-                if now is _GONE:
+                if now is GONE:
                     gone.append(topic)
                 elif now.topic_id:
                     self._record(conn, topic, now.topic_id)
@@ -262,33 +246,16 @@ class OutboxRelay:
             made = self._describe(gone)
             for topic in gone:
                 now = made.get(topic)
-                if now is not None and now is not _GONE and now.topic_id:
+                if now is not None and now is not GONE and now.topic_id:
                     self._record(conn, topic, now.topic_id)
                 else:
                     self._check_soon = True
         return requeued
 
     def _describe(self, topics: list[str]) -> dict[str, "Incarnation | object"]:
-        """Each topic the broker answered about: its incarnation, or _GONE when it does not know the topic."""
         if self._admin is None:
             self._admin = AdminClient(base_config(self.settings))
-        found: dict[str, Incarnation | object] = {}
-        try:
-            futures = self._admin.describe_topics(TopicCollection(topics), request_timeout=5)
-        except KafkaException as exc:
-            log.info("broker check skipped: the broker does not answer", extra={"fields": {"error": str(exc)}})
-            return found
-        for topic, future in futures.items():
-            try:
-                described = future.result()
-            except KafkaException as exc:
-                if exc.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-                    found[topic] = _GONE
-                else:
-                    log.info("broker check skipped a topic", extra={"fields": {"topic": topic, "error": str(exc)}})
-                continue
-            found[topic] = Incarnation(_topic_id(described.topic_id), {p.id for p in described.partitions})
-        return found
+        return describe_topics(self._admin, topics)
 
     def _record(self, conn: psycopg.Connection, topic: str, topic_id: str) -> None:
         conn.execute("INSERT INTO outbox_topics (topic, topic_id) VALUES (%s, %s) ON CONFLICT (topic) DO UPDATE "

@@ -12,15 +12,18 @@ from pathlib import Path
 import psycopg
 import pytest
 from confluent_kafka import Producer
+from prometheus_client import REGISTRY
 
 from infra import servers
 from shared.db import Database
 from shared.events import CATALOGUE
 from shared.kafka import ensure_topics
+from shared import consumer as consumer_module
 from shared.outbox import Outbox, OutboxRelay, replay
 from shared.settings import ServiceSettings
 from tests.support import backbone_app
 from tests.support.kafka import read_topic
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,19 +225,23 @@ def test_replay_republishes_a_range_and_consumers_ignore_the_repeats(bb, threads
 
 @pytest.fixture
 def own_broker(make_database, topic_prefix):
-    """A Tansu of the test alone (the test restarts it), a backbone database, and settings for both."""
-    broker = servers.Tansu().start()
+    """A Tansu of the test alone (the test restarts it) behind a proxy (the test can cut the network),
+    a backbone database, and settings for both."""
+    proxy_port = servers.free_port()
+    broker = servers.Tansu(advertised_port=proxy_port).start()
+    proxy = TcpProxy(broker.port, proxy_port).start()
     db = None
     try:
         url = make_database("backbone")
         backbone_app.setup(url)
-        settings = ServiceSettings(database_url=url, kafka_bootstrap=broker.bootstrap, topic_prefix=topic_prefix,
+        settings = ServiceSettings(database_url=url, kafka_bootstrap=f"127.0.0.1:{proxy_port}", topic_prefix=topic_prefix,
                                    consumer_batch_size=50, relay_poll_seconds=0.2, relay_broker_check_seconds=0.5)
         db = Database(url).open()
-        yield broker, settings, db
+        yield broker, settings, db, proxy
     finally:
         if db is not None:
             db.close()
+        proxy.stop()
         broker.kill()
 
 
@@ -247,7 +254,7 @@ def test_after_a_broker_restart_without_its_log_relay_and_consumer_recover_by_th
     timing here; the fault-injection test, with a steady stream of events, is where skipping the new
     log's start showed up.)
     """
-    broker, settings, db = own_broker
+    broker, settings, db, _proxy = own_broker
     outbox = Outbox("backbone", settings.topic_prefix)
     before = backbone_app.close_plans(db, outbox, "soc-trang", 300, per_tx=50)
     relay = OutboxRelay(settings, "backbone")
@@ -270,12 +277,41 @@ def test_after_a_broker_restart_without_its_log_relay_and_consumer_recover_by_th
     assert len(read_partitions(broker.bootstrap, topic)) == settings.kafka_partitions
 
 
+def test_a_broker_back_with_its_log_is_not_read_again(own_broker, threads, monkeypatch):
+    """Every broker away for a few seconds (the network, or a broker restarted with its log): the topics
+    keep their ids, so the consumer reads on from where it was and the relay publishes nothing again.
+    (Before, any outage of every broker made every consumer read all its partitions from the beginning:
+    the whole history, on a real Kafka keeping it.)"""
+    monkeypatch.setattr(consumer_module, "NOTE_TOPICS_SECONDS", 0.5)
+    broker, settings, db, proxy = own_broker
+    outbox = Outbox("backbone", settings.topic_prefix)
+    relay = OutboxRelay(settings, "backbone")
+    consumer = backbone_app.consumer(settings)
+    threads.start(relay.run)
+    threads.start(consumer.run)
+    first = backbone_app.close_plans(db, outbox, "soc-trang", 100, per_tx=20)
+    wait_until(lambda: len(effects_per_event(db)) == 100, timeout=60, message="100 effects before the outage")
+    wait_until(lambda: set(consumer._known) == set(consumer.topics), timeout=30, message="the consumer to know its topics' ids")
+    duplicates = lambda: REGISTRY.get_sample_value(  # noqa: E731
+        "events_duplicate_total", {"service": "backbone", "consumer": consumer.name}) or 0
+    skipped_before = duplicates()
+
+    proxy.cut(3)
+    wait_until(lambda: consumer.outages_total >= 1, timeout=30, message="the consumer to see every broker down")
+    later = backbone_app.close_plans(db, outbox, "soc-trang", 20, per_tx=5)
+    wait_until(lambda: len(effects_per_event(db)) == 120, timeout=60,
+               message=f"every effect after the outage (have {len(effects_per_event(db))})")
+    assert set(effects_per_event(db)) == set(first + later) and set(effects_per_event(db).values()) == {1}
+    assert consumer.reread_topics_total == 0 and duplicates() == skipped_before  # nothing read twice
+    assert relay.requeued_total == 0
+
+
 def test_a_topic_made_again_loses_what_was_published_to_it_and_the_relay_publishes_it_again(own_broker):
     """The broker restarted without its log and the topic was made again, with all its partitions, before
     the relay looked and before anything new went to it: no partition is missing and no offset is given
     out again, only the topic's id tells. The relay publishes every event again (the new topic is read
     from the start by a new group, as a subscriber that joins later would)."""
-    broker, settings, db = own_broker
+    broker, settings, db, _proxy = own_broker
     plans = backbone_app.close_plans(db, Outbox("backbone", settings.topic_prefix), "soc-trang", 120, per_tx=20)
     topic = CATALOGUE.topic("plan.closed", settings.topic_prefix)
     first = Threads()

@@ -26,7 +26,7 @@ from psycopg.rows import dict_row, tuple_row
 
 from shared.events import CATALOGUE, EnvelopeError, Event, SchemaError
 from shared.kafka import DLT_SUFFIX, GONE, base_config, describe_topics, ensure_topics, make_consumer, make_producer
-from shared.logging import event_id_var, tenant_var
+from shared.logging import event_id_var, tenant_var, trace_id_var
 from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_DUPLICATE
 from shared.settings import ServiceSettings
 from shared.tracing import adopt
@@ -334,6 +334,9 @@ class EventConsumer:
                     unread: dict[tuple[str, int], int] = {}  # first offset fetched and dropped since the outage
                     while not stop.is_set():
                         msgs = consumer.consume(self.settings.consumer_batch_size, timeout=0.5)
+                        # The last batch's tenant and trace are not this iteration's: logs name no event now.
+                        tenant_var.set(None)
+                        trace_id_var.set(None)
                         if broker_lost.is_set():
                             self._noted = None  # a look taken around an outage may have seen the broker after it
                             # Whatever was fetched is read again from where the resync points.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -18,6 +19,7 @@ from infra import servers
 from shared.db import Database
 from shared.events import CATALOGUE
 from shared.kafka import ensure_topics
+from shared.logging import JsonFormatter
 from shared import consumer as consumer_module
 from shared.outbox import Outbox, OutboxRelay, replay
 from shared.settings import ServiceSettings
@@ -296,8 +298,23 @@ def test_a_broker_back_with_its_log_is_not_read_again(own_broker, threads, monke
         "events_duplicate_total", {"service": "backbone", "consumer": consumer.name}) or 0
     skipped_before = duplicates()
 
-    proxy.cut(3)
-    wait_until(lambda: consumer.outages_total >= 1, timeout=30, message="the consumer to see every broker down")
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(JsonFormatter("backbone").format(record))  # in the consumer's thread
+    consumer_log = logging.getLogger("shared.consumer")
+    level = consumer_log.level
+    consumer_log.setLevel(logging.INFO)
+    consumer_log.addHandler(handler)
+    try:
+        proxy.cut(3)
+        wait_until(lambda: consumer.outages_total >= 1, timeout=30, message="the consumer to see every broker down")
+        wait_until(lambda: any("reading on" in line for line in lines), timeout=30, message="the consumer to read on")
+    finally:
+        consumer_log.removeHandler(handler)
+        consumer_log.setLevel(level)
+    # The outage is nobody's event: its lines name no tenant or trace of the last batch applied.
+    outage = [json.loads(line) for line in lines if "every broker was down" in line]
+    assert outage and not any("tenant" in entry or "trace_id" in entry for entry in outage), outage
     later = backbone_app.close_plans(db, outbox, "soc-trang", 20, per_tx=5)
     wait_until(lambda: len(effects_per_event(db)) == 120, timeout=60,
                message=f"every effect after the outage (have {len(effects_per_event(db))})")

@@ -21,11 +21,10 @@ from typing import Callable, Iterator
 
 import psycopg
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, Message, TopicPartition
-from confluent_kafka.admin import AdminClient
 from psycopg.rows import dict_row, tuple_row
 
 from shared.events import CATALOGUE, EnvelopeError, Event, SchemaError
-from shared.kafka import DLT_SUFFIX, GONE, base_config, describe_topics, ensure_topics, make_consumer, make_producer
+from shared.kafka import DLT_SUFFIX, GONE, TopicLookup, ensure_topics, make_consumer, make_producer
 from shared.logging import event_id_var, tenant_var, trace_id_var
 from shared.metrics import CONSUMER_LAG, DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_DUPLICATE
 from shared.settings import ServiceSettings
@@ -102,7 +101,7 @@ class EventConsumer:
         self.outages_total = 0  # times every broker was down
         self.reread_topics_total = 0  # topics read again from the beginning after an outage
         self._producer = None
-        self._admin = None
+        self._topic_lookup = TopicLookup(settings)
         self._known: dict[str, str] = {}  # topic -> id, seen while the broker was up
         self._noted: tuple[float, dict[str, str]] | None = None  # the last look, until it stands
         self._remade: dict[str, float] = {}  # topic -> when it was found gone or made again
@@ -401,9 +400,7 @@ class EventConsumer:
             self._known.update(self._noted[1])
             self._noted = None
         if self._noted is None:
-            if self._admin is None:
-                self._admin = AdminClient(base_config(self.settings))
-            found = describe_topics(self._admin, self.topics)
+            found = self._topic_lookup.describe(self.topics)
             self._noted = (time.monotonic(), {t: i.topic_id for t, i in found.items() if i is not GONE and i.topic_id})
 
     def _resync(self, consumer, unread: dict[tuple[str, int], int]) -> bool:
@@ -426,9 +423,7 @@ class EventConsumer:
             if not assignment:
                 return False
             topics = sorted({tp.topic for tp in assignment})
-            if self._admin is None:
-                self._admin = AdminClient(base_config(self.settings))
-            found = describe_topics(self._admin, topics)
+            found = self._topic_lookup.describe(topics)
             if any(t not in found for t in topics):
                 return False
             now = time.monotonic()

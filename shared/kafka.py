@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicCollection
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -36,9 +35,22 @@ def _topic_id(uuid) -> str | None:
     return str(uuid)
 
 
-def describe_topics(admin: AdminClient, topics: list[str], timeout: float = 5.0) -> dict[str, "Incarnation | object"]:
-    """Each topic the broker answered about: its Incarnation, or GONE when it does not know the topic.
-    Topics it gave no answer about (the broker is away) are left out."""
+class TopicLookup:
+    """Asks the broker about topics, on one admin client made at the first question."""
+
+    def __init__(self, settings: ServiceSettings):
+        self.settings = settings
+        self._admin: AdminClient | None = None
+
+    def describe(self, topics: list[str], timeout: float = 5.0) -> dict[str, "Incarnation | object"]:
+        """Each topic the broker answered about: its Incarnation, or GONE when it does not know the topic.
+        Topics it gave no answer about (the broker is away) are left out."""
+        if self._admin is None:
+            self._admin = AdminClient(base_config(self.settings))
+        return _describe(self._admin, topics, timeout)
+
+
+def _describe(admin: AdminClient, topics: list[str], timeout: float) -> dict[str, "Incarnation | object"]:
     found: dict[str, Incarnation | object] = {}
     if not topics:
         return found

@@ -17,12 +17,11 @@ from typing import Any
 
 import psycopg
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient
 from psycopg.rows import dict_row
 
 from shared.audit import seal as seal_audit
 from shared.events import CATALOGUE, Event
-from shared.kafka import GONE, Incarnation, base_config, describe_topics, ensure_topics, make_producer
+from shared.kafka import GONE, TopicLookup, ensure_topics, make_producer
 from shared.metrics import EVENTS_PRODUCED, EVENTS_REPUBLISHED, OUTBOX_BACKLOG
 from shared.settings import ServiceSettings
 from shared.tracing import traceparent
@@ -91,6 +90,14 @@ SELECT topic, kafka_partition FROM placed
 """
 
 
+def _unpublish(conn: psycopg.Connection, topic: str, partitions: list[int] | None = None) -> int:
+    """Mark what was published to ``topic`` (or to those of its partitions) as not published; returns how many."""
+    return conn.execute(
+        "UPDATE outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL "
+        "WHERE topic = %s AND published_at IS NOT NULL" + (" AND kafka_partition = ANY(%s)" if partitions is not None else ""),
+        [topic] if partitions is None else [topic, partitions]).rowcount
+
+
 class OutboxRelay:
     def __init__(self, settings: ServiceSettings, service: str, *, url: str | None = None):
         self.settings = settings
@@ -98,7 +105,7 @@ class OutboxRelay:
         self.url = url or settings.database_url
         self.batch_size = settings.relay_batch_size
         self._producer = None
-        self._admin = None
+        self._topics = TopicLookup(settings)
         self._check_soon = False
         self._recorded: set[str] = set()  # topics whose incarnation outbox_topics holds
         self.published_total = 0
@@ -212,7 +219,7 @@ class OutboxRelay:
         if not placed:
             return 0
         topics = sorted({topic for topic, _ in placed})
-        found = self._describe(topics)
+        found = self._topics.describe(topics)
         recorded = {r["topic"]: r["topic_id"] for r in conn.execute(
             "SELECT topic, topic_id FROM outbox_topics WHERE topic = ANY(%s)", [topics])}
         requeued, gone = 0, []
@@ -222,14 +229,11 @@ class OutboxRelay:
                 if now is None:
                     continue  # no answer about it this time
                 if now is GONE or (now.topic_id and recorded.get(topic, now.topic_id) != now.topic_id):
-                    n = conn.execute("UPDATE outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL "
-                                     "WHERE topic = %s AND published_at IS NOT NULL", [topic]).rowcount
+                    n = _unpublish(conn, topic)
                     why = "topic gone" if now is GONE else "topic made again"
                 else:
                     missing = sorted({p for t, p in placed if t == topic} - now.partitions)
-                    n = conn.execute("UPDATE outbox SET published_at = NULL, kafka_partition = NULL, kafka_offset = NULL "
-                                     "WHERE topic = %s AND kafka_partition = ANY(%s) AND published_at IS NOT NULL",
-                                     [topic, missing]).rowcount if missing else 0
+                    n = _unpublish(conn, topic, missing) if missing else 0
                     why = "partitions gone"
                 if n:
                     self._requeued(n, why, topic)
@@ -243,7 +247,7 @@ class OutboxRelay:
             # incarnation made now is recorded before anything is published to it: otherwise a second loss
             # before the next check would find no record to differ from.
             ensure_topics(self.settings, gone)
-            made = self._describe(gone)
+            made = self._topics.describe(gone)
             for topic in gone:
                 now = made.get(topic)
                 if now is not None and now is not GONE and now.topic_id:
@@ -251,11 +255,6 @@ class OutboxRelay:
                 else:
                     self._check_soon = True
         return requeued
-
-    def _describe(self, topics: list[str]) -> dict[str, "Incarnation | object"]:
-        if self._admin is None:
-            self._admin = AdminClient(base_config(self.settings))
-        return describe_topics(self._admin, topics)
 
     def _record(self, conn: psycopg.Connection, topic: str, topic_id: str) -> None:
         conn.execute("INSERT INTO outbox_topics (topic, topic_id) VALUES (%s, %s) ON CONFLICT (topic) DO UPDATE "

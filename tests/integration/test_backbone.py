@@ -16,11 +16,11 @@ from confluent_kafka import Producer
 from prometheus_client import REGISTRY
 
 from infra import servers
+from shared import consumer as consumer_module
 from shared.db import Database
 from shared.events import CATALOGUE
 from shared.kafka import ensure_topics
 from shared.logging import JsonFormatter
-from shared import consumer as consumer_module
 from shared.outbox import Outbox, OutboxRelay, replay
 from shared.settings import ServiceSettings
 from tests.support import backbone_app

@@ -383,7 +383,7 @@ def missing_report(urls: dict[str, str], restarted_at, stack: Stack) -> str:
         path = LOGS / f"{proc.name}.log"
         if path.exists():
             warnings = [line[:400] for line in path.read_text(errors="replace").splitlines()
-                        if '"WARNING"' in line or '"ERROR"' in line]
+                        if any(level in line for level in ('"WARNING"', '"ERROR"', "WARNING/", "ERROR/", "CRITICAL/"))]
             lines.append(f"--- {proc.name}: last warnings\n" + "\n".join(warnings[-25:]))
     return "\n".join(lines)
 

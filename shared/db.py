@@ -1,12 +1,15 @@
 """PostgreSQL access: a pool whose transactions are scoped to one tenant, migrations, provisioning."""
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import re
-from contextlib import contextmanager
+import weakref
+from collections import deque
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import AsyncIterator, Iterator
 
 import psycopg
 from psycopg import sql
@@ -25,6 +28,7 @@ ALL_TENANTS = "*"
 
 
 _BEGIN = sql.SQL("BEGIN; SELECT set_config('app.tenant', {}, true), set_config('app.actor', {}, true)")
+_SET_CONTEXT = "SELECT set_config('app.tenant', %s, true), set_config('app.actor', %s, true)"
 
 
 def _rollback_quietly(conn: psycopg.Connection) -> None:
@@ -35,11 +39,71 @@ def _rollback_quietly(conn: psycopg.Connection) -> None:
         pass
 
 
+async def _arollback_quietly(conn: psycopg.AsyncConnection) -> None:
+    try:
+        await conn.execute("ROLLBACK")
+    except psycopg.Error:
+        pass
+
+
+class AsyncConnections:
+    """Connections for routes that run on the event loop, at most ``max_size`` in use per loop.
+
+    A route that does its database work in a thread costs the API process a thread hop, and every
+    thread that runs competes with the event loop for the GIL: the loop, which serves every request,
+    lets go of the GIL each time it waits for sockets and then waits for a running thread to give it
+    back. The hottest write route runs on the loop instead (see ``Database.atx``).
+
+    Not psycopg_pool's AsyncConnectionPool: that one belongs to the event loop it was opened in, and an
+    app may be served from several (the test client runs one, the console's tests call a service's app
+    from their own). An idle psycopg AsyncConnection belongs to no loop, so idle ones are shared and
+    only the limit is kept per loop. Connections are opened when needed and kept while idle; a broken
+    one, or one left inside a transaction, is closed instead of kept.
+    """
+
+    def __init__(self, url: str, max_size: int):
+        self.url, self.max_size = url, max_size
+        self._idle: deque[psycopg.AsyncConnection] = deque()
+        self._limits: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+        self._closed = False
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        loop = asyncio.get_running_loop()
+        limit = self._limits.get(loop)
+        if limit is None:
+            limit = self._limits[loop] = asyncio.Semaphore(self.max_size)
+        async with limit:
+            conn = await self._take()
+            try:
+                yield conn
+            finally:
+                if self._closed or conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    conn.pgconn.finish()
+                else:
+                    self._idle.append(conn)
+
+    async def _take(self) -> psycopg.AsyncConnection:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.closed:
+                return conn
+        return await psycopg.AsyncConnection.connect(self.url, autocommit=True, row_factory=dict_row)
+
+    def close(self) -> None:
+        """Close the idle connections (those in use are closed when given back after this)."""
+        self._closed = True
+        while self._idle:
+            self._idle.pop().pgconn.finish()
+
+
 class Database:
     """A connection pool; every unit of work is one transaction with ``app.tenant`` set for RLS."""
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10, name: str = "db"):
         self.url = url
+        # For the routes that run on the event loop; opens nothing until one asks.
+        self.aio = AsyncConnections(url, max_size)
         self.pool = ConnectionPool(
             url,
             min_size=min_size,
@@ -55,6 +119,7 @@ class Database:
 
     def close(self) -> None:
         self.pool.close()
+        self.aio.close()
 
     @contextmanager
     def tx(self, tenant: str | None, actor: str | None = None, *, pipeline: bool = False) -> Iterator[psycopg.Connection]:
@@ -87,12 +152,26 @@ class Database:
             try:
                 with conn.pipeline():
                     conn.execute("BEGIN")
-                    conn.execute("SELECT set_config('app.tenant', %s, true), set_config('app.actor', %s, true)",
-                                 [tenant or "", actor or actor_var.get() or "system"])
+                    conn.execute(_SET_CONTEXT, [tenant or "", actor or actor_var.get() or "system"])
                     yield conn
                     conn.execute("COMMIT")
             except BaseException:
                 _rollback_quietly(conn)
+                raise
+
+    @asynccontextmanager
+    async def atx(self, tenant: str | None, actor: str | None = None) -> AsyncIterator[psycopg.AsyncConnection]:
+        """``tx(tenant, actor, pipeline=True)`` for a route that runs on the event loop: the same
+        pipelined transaction on an :class:`AsyncConnections` connection, every statement awaited."""
+        async with self.aio.connection() as conn:
+            try:
+                async with conn.pipeline():
+                    await conn.execute("BEGIN")
+                    await conn.execute(_SET_CONTEXT, [tenant or "", actor or actor_var.get() or "system"])
+                    yield conn
+                    await conn.execute("COMMIT")
+            except BaseException:
+                await _arollback_quietly(conn)
                 raise
 
     def ping(self) -> bool:

@@ -6,7 +6,8 @@ import json
 import logging
 import sys
 import time
-import uuid
+
+from shared.ids import random_hex
 
 trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 event_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("event_id", default=None)
@@ -14,7 +15,7 @@ tenant_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant"
 
 
 def new_trace_id() -> str:
-    return uuid.uuid4().hex
+    return random_hex(16)
 
 
 def current_trace_id() -> str:

@@ -42,13 +42,26 @@ class Outbox:
     def add(self, conn: psycopg.Connection, event_type: str, *, tenant: str, data: dict[str, Any],
             subject: str | None = None) -> Event:
         """Validate and stage one event; it is published only if the caller's transaction commits."""
-        event = CATALOGUE.new_event(event_type, tenant=tenant, source=self.source, data=data,
-                                    subject=subject, traceparent=traceparent())
+        event = self.new_event(event_type, tenant=tenant, data=data, subject=subject)
         self.add_event(conn, event)
         return event
 
+    async def aadd(self, conn: psycopg.AsyncConnection, event_type: str, *, tenant: str, data: dict[str, Any],
+                   subject: str | None = None) -> Event:
+        """:meth:`add` in a transaction on the event loop (``Database.atx``)."""
+        event = self.new_event(event_type, tenant=tenant, data=data, subject=subject)
+        await conn.execute(*self._insert(event))
+        return event
+
     def add_event(self, conn: psycopg.Connection, event: Event) -> None:
-        conn.execute(
+        conn.execute(*self._insert(event))
+
+    def new_event(self, event_type: str, *, tenant: str, data: dict[str, Any], subject: str | None = None) -> Event:
+        return CATALOGUE.new_event(event_type, tenant=tenant, source=self.source, data=data, subject=subject,
+                                   traceparent=traceparent())
+
+    def _insert(self, event: Event) -> tuple[str, list[Any]]:
+        return (
             "INSERT INTO outbox (id, tenant, type, topic, key, headers, payload) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             [
                 event.id, event.tenant, event.type, CATALOGUE.topic(event.type, self.topic_prefix),

@@ -27,11 +27,11 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, service: str, settings: ServiceSettings, *, pool_size: int = 10) -> "Runtime":
+    def build(cls, service: str, settings: ServiceSettings, *, pool_size: int | None = None) -> "Runtime":
         return cls(
             service=service,
             settings=settings,
-            db=Database(settings.database_url, max_size=pool_size, name=service),
+            db=Database(settings.database_url, max_size=pool_size or settings.db_pool_size, name=service),
             outbox=Outbox(service, settings.topic_prefix),
             verifier=TokenVerifier(issuer=settings.jwt_issuer, audience=settings.jwt_audience, jwks=settings.jwks,
                                    jwks_url=settings.jwks_url),

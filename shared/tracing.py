@@ -1,13 +1,12 @@
 """W3C traceparent values carried in the ce_traceparent header, so one trace id spans services."""
 from __future__ import annotations
 
-import secrets
-
+from shared.ids import random_hex
 from shared.logging import current_trace_id, trace_id_var
 
 
 def traceparent() -> str:
-    return f"00-{current_trace_id()}-{secrets.token_hex(8)}-01"
+    return f"00-{current_trace_id()}-{random_hex(8)}-01"
 
 
 def adopt(traceparent_value: str | None) -> None:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
 import psycopg
 
@@ -27,25 +27,42 @@ def claim_client_id(conn: psycopg.Connection, tenant: str, kind: str, record_id:
     return send_claim(conn, tenant, kind, record_id, payload)()
 
 
+_CLAIM = "INSERT INTO client_ids (kind, id, tenant, fingerprint) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1"
+# A statement of its own: it must see the row of a concurrent claim that committed meanwhile.
+_CLAIMED = "SELECT fingerprint FROM client_ids WHERE kind = %s AND id = %s AND tenant = %s"
+
+
 def send_claim(conn: psycopg.Connection, tenant: str, kind: str, record_id: str, payload: Any) -> Callable[[], bool]:
     """Send the claim of :func:`claim_client_id` and return what reads its outcome, so that in a pipeline
     the claim shares its round trip with the statements sent after it."""
     fp = domain.fingerprint(payload)
-    inserted = conn.execute(
-        "INSERT INTO client_ids (kind, id, tenant, fingerprint) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING 1",
-        [kind, record_id, tenant, fp],
-    )
+    inserted = conn.execute(_CLAIM, [kind, record_id, tenant, fp])
 
     def outcome() -> bool:
         if inserted.fetchone():
             return True
-        # A statement of its own: it must see the row of a concurrent claim that committed meanwhile.
-        row = conn.execute("SELECT fingerprint FROM client_ids WHERE kind = %s AND id = %s AND tenant = %s",
-                           [kind, record_id, tenant]).fetchone()
-        if row is None or row["fingerprint"] != fp:
-            raise Conflict(f"{kind} {record_id} already exists with different content", field="body.id")
-        return False
+        return _resent(conn.execute(_CLAIMED, [kind, record_id, tenant]).fetchone(), fp, kind, record_id)
     return outcome
+
+
+async def asend_claim(conn: psycopg.AsyncConnection, tenant: str, kind: str, record_id: str,
+                      payload: Any) -> Callable[[], Awaitable[bool]]:
+    """:func:`send_claim` in a transaction on the event loop (``Database.atx``)."""
+    fp = domain.fingerprint(payload)
+    inserted = await conn.execute(_CLAIM, [kind, record_id, tenant, fp])
+
+    async def outcome() -> bool:
+        if await inserted.fetchone():
+            return True
+        return _resent(await (await conn.execute(_CLAIMED, [kind, record_id, tenant])).fetchone(), fp, kind, record_id)
+    return outcome
+
+
+def _resent(claimed: dict[str, Any] | None, fp: str, kind: str, record_id: str) -> bool:
+    """False (a resend) when the id was claimed with the same content; Conflict otherwise."""
+    if claimed is None or claimed["fingerprint"] != fp:
+        raise Conflict(f"{kind} {record_id} already exists with different content", field="body.id")
+    return False
 
 
 def get(conn: psycopg.Connection, tenant: str, inspection_id: str, *, lock: bool = False) -> dict[str, Any] | None:

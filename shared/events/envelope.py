@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from shared.ids import new_uuid
+
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
 # Attributes carried as ce_<name> headers; datacontenttype travels as the plain content-type header.
@@ -25,7 +27,7 @@ class Event:
     subject: str
     data: dict[str, Any]
     dataschema: str
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=lambda: str(new_uuid()))
     time: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
     specversion: str = SPECVERSION
     datacontenttype: str = CONTENT_TYPE

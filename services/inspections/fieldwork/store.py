@@ -49,37 +49,37 @@ _INSPECTION_WITH_CRITERION = (
 )
 
 
-def claim_finding(conn: psycopg.Connection, tenant: str, finding_id: str, payload: Any, inspection_id: str,
-                  criterion_code: str) -> tuple[bool, dict[str, Any] | None]:
-    """Claim the finding's client id and read its inspection (with ``criterion_listed``); in a pipelined
-    transaction both go in one round trip.
+async def claim_finding(conn: psycopg.AsyncConnection, tenant: str, finding_id: str, payload: Any, inspection_id: str,
+                        criterion_code: str) -> tuple[bool, dict[str, Any] | None]:
+    """Claim the finding's client id and read its inspection (with ``criterion_listed``); in the pipelined
+    transaction of ``Database.atx`` both go in one round trip.
 
     Returns (new, inspection); the inspection is None when this tenant has none with that id.
     """
-    outcome = store.send_claim(conn, tenant, "finding", finding_id, payload)
-    inspection = conn.execute(_INSPECTION_WITH_CRITERION, [criterion_code, inspection_id, tenant])
-    return outcome(), inspection.fetchone()
+    outcome = await store.asend_claim(conn, tenant, "finding", finding_id, payload)
+    inspection = await conn.execute(_INSPECTION_WITH_CRITERION, [criterion_code, inspection_id, tenant])
+    return await outcome(), await inspection.fetchone()
 
 
-def add_finding(conn: psycopg.Connection, outbox: Outbox, tenant: str, inspection: dict[str, Any], d: dict[str, Any], *,
-                by: str, now: datetime, reader: Reader | None = None) -> psycopg.Cursor:
+async def add_finding(conn: psycopg.AsyncConnection, outbox: Outbox, tenant: str, inspection: dict[str, Any],
+                      d: dict[str, Any], *, by: str, now: datetime, reader: Reader | None = None) -> psycopg.AsyncCursor:
     """Record a finding and publish violation.recorded (the event carries how many officials, never names).
 
     Returns the cursor of the stored row, to be read once sent: in a pipelined transaction nothing here
     waits for the server, so these statements travel with the COMMIT. With ``reader``, who will be
     shown the officials' names in the answer, that read is logged too.
     """
-    row = conn.execute(
+    row = await conn.execute(
         "INSERT INTO findings (id, tenant, inspection_id, unit_id, criterion_code, severity, description, recorded_by, "
         "recorded_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING *",
         [d["id"], tenant, inspection["id"], d["unit_id"], d["criterion_code"], d["severity"], d["description"], by, now],
     )
     for n, official in enumerate(d["officials"]):
-        conn.execute("INSERT INTO finding_officials (finding_id, position_no, tenant, name, position) VALUES (%s,%s,%s,%s,%s)",
-                     [d["id"], n, tenant, official["name"], official["position"]])
+        await conn.execute("INSERT INTO finding_officials (finding_id, position_no, tenant, name, position) VALUES (%s,%s,%s,%s,%s)",
+                           [d["id"], n, tenant, official["name"], official["position"]])
     if d["officials"] and reader is not None:
-        _log_officials_read(conn, tenant, str(d["id"]), reader, now)
-    outbox.add(conn, "violation.recorded", tenant=tenant, data={
+        await conn.execute(*_officials_read(tenant, str(d["id"]), reader, now))
+    await outbox.aadd(conn, "violation.recorded", tenant=tenant, data={
         "finding_id": str(d["id"]), "inspection_id": str(inspection["id"]), "unit_id": str(d["unit_id"]),
         "plan_id": str(inspection["plan_id"]) if inspection["plan_id"] else None,
         "criterion_code": d["criterion_code"], "severity": d["severity"], "description": d["description"],
@@ -120,8 +120,12 @@ class Reader:
 
 
 def _log_officials_read(conn: psycopg.Connection, tenant: str, finding_id: str, reader: Reader, now: datetime) -> None:
-    conn.execute("INSERT INTO officials_access_log (tenant, finding_id, subject, roles, route, read_at) "
-                 "VALUES (%s,%s,%s,%s,%s,%s)", [tenant, finding_id, reader.subject, reader.roles, reader.route, now])
+    conn.execute(*_officials_read(tenant, finding_id, reader, now))
+
+
+def _officials_read(tenant: str, finding_id: str, reader: Reader, now: datetime) -> tuple[str, list[Any]]:
+    return ("INSERT INTO officials_access_log (tenant, finding_id, subject, roles, route, read_at) VALUES (%s,%s,%s,%s,%s,%s)",
+            [tenant, finding_id, reader.subject, reader.roles, reader.route, now])
 
 
 def officials_access_log(conn: psycopg.Connection, finding_id: str) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ from fastapi import APIRouter, FastAPI, Query
 from fastapi.responses import Response
 from prometheus_client import Counter
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from services.analytics import charts, exports, queries, rebuild, report, store
 from services.analytics.domain import Period
@@ -108,35 +107,20 @@ def _download(body: bytes, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-async def _answer(runtime: Runtime, principal: Principal, name: str, params: AskParams, fmt: str) -> bytes:
-    """The dashboard rendered in ``fmt``: a kept answer is found on the event loop, only one to compute
-    takes a thread (see shared.db.AsyncConnections for why a thread costs more than its work)."""
-    kept = _kept(runtime)
-    if name in queries.DASHBOARDS and kept.max_bytes:
-        tenant, question = _one_tenant(principal, params), (name, _filters(runtime, params, name), fmt)
-        async with runtime.db.atx(tenant) as conn:
-            version = (await store.aread_model_versions(conn, [tenant]))[tenant]
-        body = kept.get(tenant, question, version)
-        if body is not None:
-            ANSWERS.labels("kept").inc()
-            return body
-    return await run_in_threadpool(_rendered, runtime, principal, name, params, fmt)
-
-
 @router.get("/dashboards/{name}", summary="One dashboard answer as JSON, CSV or XLSX")
-async def dashboard(name: str, params: AskDep, principal: PrincipalDep, runtime: RuntimeDep,
-                    format: Literal["json", "csv", "xlsx"] = "json") -> Any:
+def dashboard(name: str, params: AskDep, principal: PrincipalDep, runtime: RuntimeDep,
+              format: Literal["json", "csv", "xlsx"] = "json") -> Any:
     """One dashboard answer as JSON, CSV or XLSX."""
-    body = await _answer(runtime, principal, name, params, format)
+    body = _rendered(runtime, principal, name, params, format)
     if format == "json":
         return Response(body, media_type=RENDERINGS["json"][0])
     return _download(body, RENDERINGS[format][0], f"{name}-{params.year}.{format}")
 
 
 @router.get("/dashboards/{name}/chart.svg", summary="The dashboard's chart, to embed")
-async def dashboard_chart(name: str, params: AskDep, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
+def dashboard_chart(name: str, params: AskDep, principal: PrincipalDep, runtime: RuntimeDep) -> Response:
     """The dashboard's chart as SVG."""
-    return Response(await _answer(runtime, principal, name, params, "svg"), media_type=RENDERINGS["svg"][0])
+    return Response(_rendered(runtime, principal, name, params, "svg"), media_type=RENDERINGS["svg"][0])
 
 
 @router.get("/scorecards/{unit_id}", summary="One unit's scorecard with its facts; head and deputies for those allowed")

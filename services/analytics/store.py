@@ -33,20 +33,10 @@ def tenants(conn: psycopg.Connection) -> list[str]:
     return [r["tenant"] for r in rows]
 
 
-_VERSIONS = "SELECT tenant, sum(changes)::bigint AS n FROM read_model_versions WHERE tenant = ANY(%s) GROUP BY tenant"
-
-
 def read_model_versions(conn: psycopg.Connection, tenants: Sequence[str]) -> dict[str, int]:
     """How many times each province's read models changed (migration 009); 0 for one never changed."""
-    return _versions(tenants, conn.execute(_VERSIONS, [list(tenants)]).fetchall())
-
-
-async def aread_model_versions(conn: psycopg.AsyncConnection, tenants: Sequence[str]) -> dict[str, int]:
-    """:func:`read_model_versions` in a transaction on the event loop (``Database.atx``)."""
-    return _versions(tenants, await (await conn.execute(_VERSIONS, [list(tenants)])).fetchall())
-
-
-def _versions(tenants: Sequence[str], rows: list[dict[str, Any]]) -> dict[str, int]:
+    rows = conn.execute("SELECT tenant, sum(changes)::bigint AS n FROM read_model_versions WHERE tenant = ANY(%s) "
+                        "GROUP BY tenant", [list(tenants)]).fetchall()
     return {t: 0 for t in tenants} | {r["tenant"]: r["n"] for r in rows}
 
 

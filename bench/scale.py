@@ -218,7 +218,7 @@ def central_view_from_worker(stack: Stack, url: str, rounds: int, changing: int 
         t0 = time.perf_counter()
         with conn.transaction():
             conn.execute("SELECT set_config('app.tenant', '*', true)")
-            figures_keeper.keep(conn, TODAY)
+            figures_keeper.keep(conn, datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=timezone.utc))
         return time.perf_counter() - t0
 
     try:

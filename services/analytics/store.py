@@ -62,9 +62,9 @@ def keep_province_figures(conn: psycopg.Connection, question: str, code: str,
             [(t, question, code, version, Jsonb(row)) for t, version, row in figures])
 
 
-def forget_province_figures(conn: psycopg.Connection, keep_question: str) -> int:
+def forget_province_figures(conn: psycopg.Connection, keep_questions: Sequence[str]) -> int:
     """Drop the figures of every other question (yesterday's, last year's): nobody asks them by default."""
-    return conn.execute("DELETE FROM province_figures WHERE question <> %s", [keep_question]).rowcount
+    return conn.execute("DELETE FROM province_figures WHERE question <> ALL(%s)", [list(keep_questions)]).rowcount
 
 
 def fold_read_model_versions(conn: psycopg.Connection) -> int:

@@ -20,4 +20,4 @@ def keep_central_figures_task() -> int:
     """Idempotent: a province unchanged since its stored figures is skipped; returns provinces computed."""
     runtime = _runtime()
     with runtime.db.tx(ALL_TENANTS) as conn:
-        return len(figures_keeper.keep(conn, runtime.clock().date()))
+        return len(figures_keeper.keep(conn, runtime.clock()))

@@ -8,7 +8,7 @@ computed without keeping anything.
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime, time, timezone
 
 from services.analytics import figures_keeper, queries, rebuild, store
 from services.analytics.bootstrap import SERVICE as ANALYTICS
@@ -179,16 +179,20 @@ def test_the_central_view_serves_the_figures_the_worker_keeps_while_their_provin
                        _finding(b, unit_b), _finding(b, unit_b)]) == []
     central = svc.auth("*", "central_viewer")
 
-    def keep(today: date = TODAY) -> set[str]:
-        """One pass of the worker's task; the provinces of this test it computed."""
+    def keep(today: date = TODAY, at: time = time(12)) -> set[str]:
+        """One pass of the worker's task at ``at`` on ``today`` (UTC); the provinces of this test it computed."""
         with svc.runtime.db.tx("*") as conn:
-            return set(figures_keeper.keep(conn, today)) & {a, b}
+            return set(figures_keeper.keep(conn, datetime.combine(today, at, timezone.utc))) & {a, b}
 
     def view(**params) -> dict:
         r = svc.client.get("/v1/dashboards/provinces", params={"year": YEAR, "today": TODAY.isoformat(), **params},
                            headers=central)
         assert r.status_code == 200, r.text
         return {row["tenant"]: row for row in r.json()["rows"] if row["tenant"] in (a, b)}
+
+    def questions() -> set[str]:
+        with svc.runtime.db.tx("*") as conn:
+            return {r["question"] for r in conn.execute("SELECT DISTINCT question FROM province_figures").fetchall()}
 
     def stored(sql: str) -> None:
         with svc.runtime.db.tx("*") as conn:
@@ -221,6 +225,12 @@ def test_the_central_view_serves_the_figures_the_worker_keeps_while_their_provin
     assert view()[a]["violations"] == 0
     # A pass on another day keeps that day's question and forgets the others.
     keep(date(2026, 1, 1))
-    with svc.runtime.db.tx("*") as conn:
-        questions = {r["question"] for r in conn.execute("SELECT DISTINCT question FROM province_figures").fetchall()}
-    assert questions <= {"2026-01..12 on 2026-01-01"}
+    assert questions() <= {"2026-01..12 on 2026-01-01"}
+    # In the day's last minutes a pass keeps tomorrow's figures too (the first views of the day use them),
+    # and the next day's first pass forgets yesterday's.
+    assert keep(date(2026, 12, 31), time(23, 54)) == {a, b} and questions() == {"2026-01..12 on 2026-12-31"}
+    assert keep(date(2026, 12, 31), time(23, 56)) == {a, b}
+    assert questions() == {"2026-01..12 on 2026-12-31", "2027-01..12 on 2027-01-01"}
+    stored("""figures = figures || '{"violations": 997}'""")
+    assert {view(year=2027, today="2027-01-01")[a]["violations"], view(year=2026, today="2026-12-31")[a]["violations"]} == {997}
+    assert keep(date(2027, 1, 1), time(0, 0, 5)) == set() and questions() == {"2027-01..12 on 2027-01-01"}

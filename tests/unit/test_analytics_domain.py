@@ -149,3 +149,15 @@ def test_exports_and_chart_keep_vietnamese():
     assert [c.value for c in ws[3]] == ["Uống rượu bia trong giờ làm việc", 3]
     svg = bar_chart("Vi phạm", ["Xã Long Hồ", "Sở Nội vụ"], {"Số vi phạm": [2, 1]})
     assert svg.count('class="bar"') == 2 and "Xã Long Hồ" in svg and 'data-value="2"' in svg
+
+
+def test_the_worker_keeps_tomorrows_central_figures_only_in_the_last_minutes_of_the_day():
+    from datetime import datetime, timezone
+
+    from services.analytics.figures_keeper import days_kept
+
+    utc = timezone.utc
+    assert days_kept(datetime(2026, 12, 31, 12, 0, tzinfo=utc)) == [date(2026, 12, 31)]
+    assert days_kept(datetime(2026, 12, 31, 23, 54, 59, tzinfo=utc)) == [date(2026, 12, 31)]
+    assert days_kept(datetime(2026, 12, 31, 23, 55, tzinfo=utc)) == [date(2026, 12, 31), date(2027, 1, 1)]
+    assert days_kept(datetime(2027, 1, 1, 0, 0, tzinfo=utc)) == [date(2027, 1, 1)]

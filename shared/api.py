@@ -325,11 +325,13 @@ def settle_heap() -> None:
 def limit_threads(tokens: int) -> None:
     """Run at most ``tokens`` blocking routes at once in this event loop's thread pool (anyio's default is 40).
 
-    Every blocking route holds a database connection while it works, so threads beyond the pool's size
-    only wait for one, and each runnable thread competes for the GIL with the event loop that serves all
-    requests. Requests beyond the limit wait in the event loop, which costs nothing. Measured while the
-    findings route was still blocking (one process, paced at 500/s, a noisy machine): p99 28–234 ms in
-    four runs with 10 threads, 243–443 ms in three with 40.
+    Only one thread runs Python at a time, and every thread that runs competes for the GIL with the
+    event loop that serves all requests: each time a thread or the loop waits for a socket it lets the
+    GIL go, and getting it back from a busy thread can take the interpreter's 5 ms switch interval. A few
+    threads overlap their database waits; more make every request slower. Dashboards computed by one
+    analytics API process, 8 readers always waiting: 40 threads 216/s, p99 80 ms; 10 202-234/s, p99 70-85 ms;
+    4 threads 229-259/s, p99 53-58 ms; 3 257/s, p99 47 ms; 2 237-245/s, p99 47-52 ms; 1 152-172/s, p99
+    67-76 ms. Requests beyond the limit wait in the event loop, which costs nothing.
     """
     anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, tokens)
 
@@ -343,7 +345,7 @@ def create_app(runtime: Runtime, routers: Iterable[APIRouter], *, title: str, de
         if manage_runtime:
             runtime.open()
         settle_heap()
-        limit_threads(runtime.db.pool.max_size)
+        limit_threads(runtime.settings.api_threads)
         try:
             yield
         finally:

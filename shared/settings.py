@@ -36,7 +36,9 @@ class ServiceSettings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="Address the API binds")
     api_port: int = Field(8000, description="Port the API binds")
     db_pool_size: int = Field(10, description="Connections in the database pool of each API, relay or consumer process (a Celery "
-                              "worker process keeps 2); an API process also runs at most this many blocking requests at once")
+                              "worker process keeps 2)")
+    api_threads: int = Field(3, description="Blocking routes an API process runs at once; the others wait in the event loop. "
+                             "One runs Python at a time (the GIL), a few overlap their database waits, more make every request slower")
     api_workers: int = Field(1, description="API worker processes sharing the port (uvicorn --workers); metrics count them all")
     worker_metrics_port: int = Field(0, description="Prometheus port of the relay/consumer processes; 0 = off")
     relay_batch_size: int = Field(1000, description="Outbox rows the relay publishes per batch")

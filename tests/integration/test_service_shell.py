@@ -57,3 +57,41 @@ def test_requests_above_the_rate_limit_get_429_per_token(service_harness, tenant
     assert answers[:3] == [200, 200, 200] and answers[3:] == [429, 429]
     assert svc.client.get("/v1/plans", headers=first).json()["error"] == "rate_limited"
     assert svc.client.get("/v1/plans", headers=second).status_code == 200  # another token has its own budget
+
+
+async def _thread_tokens() -> float:
+    import anyio.to_thread
+
+    return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+
+def test_an_api_process_runs_at_most_api_threads_blocking_routes_at_once(service_harness):
+    import threading
+
+    import anyio
+    from fastapi.testclient import TestClient
+    from starlette.concurrency import run_in_threadpool
+
+    from shared.api import limit_threads
+
+    svc = service_harness(PLANS, api_threads=2)
+    with TestClient(svc.client.app) as client:  # the app's lifespan sets the limit of its event loop
+        assert client.portal.call(_thread_tokens) == 2
+    running, most, lock = [0], [0], threading.Lock()
+
+    def blocking() -> None:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    async def six_at_once() -> None:
+        limit_threads(2)
+        async with anyio.create_task_group() as tasks:
+            for _ in range(6):
+                tasks.start_soon(run_in_threadpool, blocking)
+
+    anyio.run(six_at_once)
+    assert most[0] == 2

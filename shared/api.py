@@ -330,7 +330,7 @@ def limit_threads(tokens: int) -> None:
     GIL go, and getting it back from a busy thread can take the interpreter's 5 ms switch interval. A few
     threads overlap their database waits; more make every request slower. Dashboards computed by one
     analytics API process, 8 readers always waiting: 40 threads 216/s, p99 80 ms; 10 202-234/s, p99 70-85 ms;
-    4 threads 229-259/s, p99 53-58 ms; 3 257/s, p99 47 ms; 2 237-245/s, p99 47-52 ms; 1 152-172/s, p99
+    4 threads 229-259/s, p99 53-58 ms; 3 222-257/s, p99 47-58 ms; 2 237-245/s, p99 47-52 ms; 1 152-172/s, p99
     67-76 ms. Requests beyond the limit wait in the event loop, which costs nothing.
     """
     anyio.to_thread.current_default_thread_limiter().total_tokens = max(1, tokens)

@@ -167,7 +167,7 @@ def list_results(inspection_id: uuid.UUID, principal: PrincipalDep, runtime: Run
 async def add_finding(inspection_id: uuid.UUID, body: FindingCreate, request: Request, principal: PrincipalDep,
                       runtime: RuntimeDep):
     # The busiest write of the platform runs on the event loop, not in a thread (shared.db.AsyncConnections
-    # says why): one API process records 894-993 findings/s in the benchmark instead of 533-735/s.
+    # says why): one API process records 846-1,040 findings/s in the benchmark instead of 533-735/s.
     principal.require("inspections:write")
     tenant = principal.write_scope()
     now = runtime.clock()

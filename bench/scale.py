@@ -22,7 +22,7 @@ from psycopg.rows import dict_row
 
 from bench.common import Row, Stack, fmt_ms, fmt_rate, percentile
 from bench.data import CRITERIA, DESCRIPTIONS, PROVINCES, SEVERITIES
-from services.analytics import figures_keeper, queries, rebuild, remediation_counts
+from services.analytics import figures_keeper, queries, rebuild, remediation_counts, violation_sums
 from services.analytics.bootstrap import SERVICE as ANALYTICS
 from services.analytics.kept_answers import KeptAnswers
 from services.inspections.bootstrap import SERVICE as INSPECTIONS
@@ -108,6 +108,8 @@ def fill(url: str, n_findings: int, communes: int = 100, seed: int = 5) -> dict[
                      "WHERE concluded_on IS NOT NULL GROUP BY 1, 2, 3 "
                      "ON CONFLICT (tenant, month, unit_id) DO UPDATE SET done = c.done + EXCLUDED.done")
         conn.execute(f"INSERT INTO remediation_counts (tenant, unit_id, month, total, on_time, late) {remediation_counts.RECOUNT}")
+        for table, (columns, select) in violation_sums.RECOUNT.items():
+            conn.execute(f"INSERT INTO {table} ({columns}) {select}")
         for table in ("units", "inspections", "findings", "remediations", "violation_counts", "inspection_counts"):
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         # VACUUM, not only ANALYZE: in a live database autovacuum has set the hint bits and the visibility

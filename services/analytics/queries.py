@@ -252,7 +252,7 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
             done += r["done"]
             if r["done"]:
                 inspected.add(owner)
-    violations = ctx.read(store.violations_by_unit, period, not ctx.repeat_candidates())
+    violations = _headline_violations(ctx, period)
     total = sum(r["n"] for r in violations if not ctx.by_unit or ctx.keep(ctx.owner(r["unit_id"])))
     checked = late = 0
     for r in ctx.read(store.dossier_counts, period):
@@ -272,6 +272,21 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
             "dossiers_checked": checked, "dossiers_late": late, "late_dossier_rate": rate(late, checked),
             "remediations_due": rem["due"], "remediation_on_time_rate": rem["on_time_rate"],
             "remediations_overdue": rem["overdue"]}
+
+
+def _headline_violations(ctx: Context, period: Period) -> list[dict[str, Any]]:
+    """violations_by_unit's rows as far as the headline figures need them (``repeats`` only says whether):
+    a unit's own row from the per-unit summaries when its records are alone under their owner; per
+    criterion from the counters for units whose records meet another's (a merge, or a roll-up)."""
+    if not ctx.repeat_candidates():  # rolled up: units meet under their ancestors
+        return ctx.read(store.violations_by_unit, period, True)
+    rows = ctx.read(store.violation_sums, period)
+    meeting = Counter(ctx.owner(r["unit_id"]) for r in rows)
+    shared = [r["unit_id"] for r in rows if meeting[ctx.owner(r["unit_id"])] > 1]
+    if not shared:
+        return rows
+    return ([r for r in rows if meeting[ctx.owner(r["unit_id"])] == 1]
+            + store.violations_by_criterion(ctx.conn, ctx.tenant, period, shared))
 
 
 SUMMARY_HEADERS = {

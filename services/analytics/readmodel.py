@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import psycopg.errors
 
+from services.analytics import violation_sums
 from services.analytics.domain import contribution_delta, local_date
 from services.analytics.remediation_counts import merge as merge_remediation
 from shared.consumer import batch_handler
@@ -40,12 +41,12 @@ def _insert_once(conn: psycopg.Connection, table: str, key: str, row: dict[str, 
 
 
 def _insert_facts(conn: psycopg.Connection, table: str, key: str, tenant: str, columns: dict[str, str],
-                  rows: list[dict[str, Any]], *, counter: str = "") -> None:
+                  rows: list[dict[str, Any]], *, counter: str = "", more: dict[str, str] | None = None) -> None:
     """Insert facts unless their ids are known, in one statement, and count the new ones.
 
     ``columns`` maps each column of ``rows`` to its SQL type. ``counter`` is an ``INSERT ... SELECT ...
-    FROM new`` over the rows that were new, with ``%(tenant)s``. Raises if a known id belongs to
-    another tenant.
+    FROM new`` over the rows that were new, with ``%(tenant)s``; ``more``: further such statements by
+    name (one may read another's RETURNING). Raises if a known id belongs to another tenant.
     """
     unique = list({row[key]: row for row in reversed(rows)}.values())  # a fact re-sent in the same set counts once
     names = list(columns)
@@ -53,6 +54,7 @@ def _insert_facts(conn: psycopg.Connection, table: str, key: str, tenant: str, c
     # adapting an array per column, value by value.
     params: dict[str, Any] = {"tenant": tenant, "rows": json.dumps(unique, ensure_ascii=False, default=str)}
     counted = f", counted AS ({counter})" if counter else ""
+    counted += "".join(f", {name} AS ({statement})" for name, statement in (more or {}).items())
     inserted = conn.execute(
         f"WITH input AS (SELECT * FROM json_to_recordset(%(rows)s::json) AS i({', '.join(f'{n} {t}' for n, t in columns.items())})), "
         f"new AS (INSERT INTO {table} (tenant, {', '.join(names)}) SELECT %(tenant)s, {', '.join(names)} FROM input "
@@ -284,7 +286,8 @@ def on_violation_recorded(conn: psycopg.Connection, events: list[Event]) -> None
         counter="INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) "
                 f"SELECT %(tenant)s, unit_id, {_MONTH_OF.format('recorded_on')}, criterion_code, severity, count(*) FROM new "
                 "GROUP BY 2, 3, 4, 5 "
-                "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + EXCLUDED.n")
+                "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + EXCLUDED.n",
+        more=violation_sums.HANDLER_STATEMENTS)
 
 
 @batch_handler
@@ -402,5 +405,5 @@ HANDLERS = {
 
 # Tables the handlers write: what a rebuild empties.
 READ_MODEL_TABLES = ("units", "unit_versions", "teams", "criteria", "plans", "inspections", "inspection_counts", "findings",
-                     "violation_counts", "dossier_checks", "dossier_counts", "recommendations", "head_assessments",
-                     "remediations", "remediation_counts")
+                     "violation_counts", "violation_unit_counts", "violation_pairs", "violation_repeats", "dossier_checks",
+                     "dossier_counts", "recommendations", "head_assessments", "remediations", "remediation_counts")

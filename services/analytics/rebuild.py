@@ -7,7 +7,10 @@ Progress (events handled / events to handle) is kept in ``rebuild_runs`` and sho
 
 The live consumer may keep running: the rebuild applies events under the live consumer's inbox name,
 so whichever of the two sees an event first applies it and the other skips it. The reset (TRUNCATE)
-waits for the live consumer's open transaction, so no half-applied batch survives it.
+waits for the live consumer's open transaction, so no half-applied batch survives it. The replay's
+handlers leave the per-unit violation sums out, and ``finish`` makes them from the counters at the
+end (readmodel.REBUILD_HANDLERS); a live consumer applying meanwhile keeps them as usual, which the
+end replaces.
 
     python -m services.analytics.rebuild [--outbox postgresql://.../plans --outbox ...]
 """
@@ -26,7 +29,8 @@ import psycopg
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 from psycopg.rows import dict_row, tuple_row
 
-from services.analytics.readmodel import HANDLERS, READ_MODEL_TABLES
+from services.analytics import store, violation_sums
+from services.analytics.readmodel import HANDLERS, READ_MODEL_TABLES, REBUILD_HANDLERS
 from shared.consumer import Admission, EventConsumer, Raw
 from shared.errors import Conflict
 from shared.kafka import consumer_config
@@ -78,9 +82,10 @@ def reset(runtime: Runtime) -> None:
         conn.execute("DELETE FROM processed_events WHERE consumer = %s", [live_consumer_name(runtime)])
 
 
-def _applier(runtime: Runtime) -> EventConsumer:
+def _applier(runtime: Runtime, handlers: dict = HANDLERS) -> EventConsumer:
+    """An applier under the live consumer's inbox name (with the live consumer's handlers unless told)."""
     return EventConsumer(name=live_consumer_name(runtime), service=runtime.service, settings=runtime.settings,
-                         handlers=dict(HANDLERS))
+                         handlers=dict(handlers))
 
 
 def _read_ahead(batches: Iterator[list[Raw]], applier: EventConsumer, depth: int = 2) -> Iterator[tuple[list[Raw], Admission]]:
@@ -128,7 +133,7 @@ def _read_ahead(batches: Iterator[list[Raw]], applier: EventConsumer, depth: int
 
 
 def _replay_topics(runtime: Runtime, run_id: int, stop: threading.Event) -> int:
-    applier = _applier(runtime)
+    applier = _applier(runtime, REBUILD_HANDLERS)
     # The shared configuration plus end-of-partition events: the replay stops where each partition
     # ended when it got there (a high watermark alone is not enough: some brokers, Tansu among them,
     # report it wrong for multi-partition topics, so it only seeds the progress estimate).
@@ -192,7 +197,7 @@ def _outbox_batches(url: str, size: int, stop: threading.Event) -> Iterator[list
 
 
 def _replay_outboxes(runtime: Runtime, run_id: int, urls: list[str], stop: threading.Event) -> int:
-    applier = _applier(runtime)
+    applier = _applier(runtime, REBUILD_HANDLERS)
     total = 0
     for url in urls:
         with psycopg.connect(url, autocommit=True) as src:
@@ -217,10 +222,21 @@ def run(runtime: Runtime, run_id: int, outbox_urls: list[str] | None = None, sto
             _replay_outboxes(runtime, run_id, outbox_urls, stop)
         else:
             _replay_topics(runtime, run_id, stop)
+        finish(runtime)
         _progress(runtime, run_id, status="stopped" if stop.is_set() else "done", finished_at=runtime.clock())
     except Exception as exc:
         log.exception("rebuild failed")
         _progress(runtime, run_id, status="failed", error=str(exc)[:2000], finished_at=runtime.clock())
+
+
+def finish(runtime: Runtime) -> None:
+    """What the rebuild's handlers left for the end (REBUILD_HANDLERS): the per-unit violation sums,
+    made from the counters in one transaction (also after a stopped run: they then match what was
+    replayed)."""
+    with runtime.db.tx("*") as conn:
+        violation_sums.recount(conn)
+        # Figures kept from the sums as they were (kept_answers.py, province_figures) are not served again.
+        store.count_change_everywhere(conn)
 
 
 def start(runtime: Runtime, outbox_urls: list[str] | None = None) -> int:

@@ -27,7 +27,7 @@ from bench.common import Row, own_peak_rss_mib, stack, table  # noqa: E402
 
 SIZES = {
     "full": {"pipeline": 20_000, "api": 3_000, "api_findings": 200_000, "e2e": 400, "scale": [1_000_000],
-             "rounds": 200, "rebuild": 50_000},
+             "rounds": 200, "rebuild": 1_000_000},
     "quick": {"pipeline": 2_000, "api": 300, "api_findings": 20_000, "e2e": 40, "scale": [50_000],
               "rounds": 5, "rebuild": 5_000},
 }

@@ -331,6 +331,9 @@ def run(stack: Stack, sizes: list[int], rounds: int, rebuild_events: int) -> lis
         per_million = elapsed * 1_000_000 / applied
         rows.append(Row("4 scale", f"rebuild read models from {rebuild_events:,} violation.recorded after 3,400 unit.changed "
                         f"({found:,} findings after)", f"{elapsed:.1f} s ({fmt_rate(applied / elapsed)})",
-                        "", "", "1M events < 120 s" + ("" if rebuild_events >= 1_000_000 else f" (→ {per_million:.0f} s per 1M)"),
-                        per_million < 120))
+                        # Judged only at 1 million or more: a small replay's rate is lower (at 50,000 events on
+                        # one machine 138-146 s per million extrapolated, 95 s measured at 1 million).
+                        "", "", "1M events < 120 s" + ("" if rebuild_events >= 1_000_000
+                                                      else f" (→ {per_million:.0f} s per 1M extrapolated, not judged)"),
+                        per_million < 120 if rebuild_events >= 1_000_000 else None))
     return rows

@@ -41,20 +41,19 @@ def _insert_once(conn: psycopg.Connection, table: str, key: str, row: dict[str, 
 
 
 def _insert_facts(conn: psycopg.Connection, table: str, key: str, tenant: str, columns: dict[str, str],
-                  rows: list[dict[str, Any]], *, counter: str = "", more: dict[str, str] | None = None) -> None:
+                  rows: list[dict[str, Any]], *, counters: dict[str, str]) -> None:
     """Insert facts unless their ids are known, in one statement, and count the new ones.
 
-    ``columns`` maps each column of ``rows`` to its SQL type. ``counter`` is an ``INSERT ... SELECT ...
-    FROM new`` over the rows that were new, with ``%(tenant)s``; ``more``: further such statements by
-    name (one may read another's RETURNING). Raises if a known id belongs to another tenant.
+    ``columns`` maps each column of ``rows`` to its SQL type. ``counters`` are ``INSERT ... SELECT ...
+    FROM new`` statements over the rows that were new, with ``%(tenant)s``, by name (one may read
+    another's RETURNING). Raises if a known id belongs to another tenant.
     """
     unique = list({row[key]: row for row in reversed(rows)}.values())  # a fact re-sent in the same set counts once
     names = list(columns)
     # The set travels as one JSON document: json.dumps and PostgreSQL's parser cost a fraction of
     # adapting an array per column, value by value.
     params: dict[str, Any] = {"tenant": tenant, "rows": json.dumps(unique, ensure_ascii=False, default=str)}
-    counted = f", counted AS ({counter})" if counter else ""
-    counted += "".join(f", {name} AS ({statement})" for name, statement in (more or {}).items())
+    counted = "".join(f", {name} AS ({statement})" for name, statement in counters.items())
     inserted = conn.execute(
         f"WITH input AS (SELECT * FROM json_to_recordset(%(rows)s::json) AS i({', '.join(f'{n} {t}' for n, t in columns.items())})), "
         f"new AS (INSERT INTO {table} (tenant, {', '.join(names)}) SELECT %(tenant)s, {', '.join(names)} FROM input "
@@ -295,11 +294,12 @@ def _record_findings(conn: psycopg.Connection, events: list[Event], sums: dict[s
     _insert_facts(conn, "findings", "finding_id", tenant, {
         "finding_id": "uuid", "inspection_id": "uuid", "unit_id": "uuid", "criterion_code": "text", "severity": "text",
         "recorded_on": "date", "officials_count": "integer"}, rows,
-        counter="INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) "
-                f"SELECT %(tenant)s, unit_id, {_MONTH_OF.format('recorded_on')}, criterion_code, severity, count(*) FROM new "
-                "GROUP BY 2, 3, 4, 5 "
-                "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + EXCLUDED.n",
-        more=sums)
+        counters={"counted": (
+            "INSERT INTO violation_counts (tenant, unit_id, month, criterion_code, severity, n) "
+            f"SELECT %(tenant)s, unit_id, {_MONTH_OF.format('recorded_on')}, criterion_code, severity, count(*) FROM new "
+            "GROUP BY 2, 3, 4, 5 "
+            "ON CONFLICT (tenant, month, unit_id, criterion_code, severity) DO UPDATE SET n = violation_counts.n + EXCLUDED.n"),
+            **sums})
 
 
 @batch_handler
@@ -316,11 +316,12 @@ def on_dossier_checked(conn: psycopg.Connection, events: list[Event]) -> None:
     _insert_facts(conn, "dossier_checks", "check_id", tenant, {
         "check_id": "uuid", "inspection_id": "uuid", "unit_id": "uuid", "dossier_code": "text", "field": "text",
         "received_on": "date", "days_late": "integer", "late": "boolean"}, rows,
-        counter="INSERT INTO dossier_counts (tenant, unit_id, month, field, checked, late, days_late_sum) "
-                f"SELECT %(tenant)s, unit_id, {_MONTH_OF.format('received_on')}, field, count(*), count(*) FILTER (WHERE late), "
-                "coalesce(sum(days_late) FILTER (WHERE late), 0) FROM new GROUP BY 2, 3, 4 "
-                "ON CONFLICT (tenant, month, unit_id, field) DO UPDATE SET checked = dossier_counts.checked + EXCLUDED.checked, "
-                "late = dossier_counts.late + EXCLUDED.late, days_late_sum = dossier_counts.days_late_sum + EXCLUDED.days_late_sum")
+        counters={"counted": (
+            "INSERT INTO dossier_counts (tenant, unit_id, month, field, checked, late, days_late_sum) "
+            f"SELECT %(tenant)s, unit_id, {_MONTH_OF.format('received_on')}, field, count(*), count(*) FILTER (WHERE late), "
+            "coalesce(sum(days_late) FILTER (WHERE late), 0) FROM new GROUP BY 2, 3, 4 "
+            "ON CONFLICT (tenant, month, unit_id, field) DO UPDATE SET checked = dossier_counts.checked + EXCLUDED.checked, "
+            "late = dossier_counts.late + EXCLUDED.late, days_late_sum = dossier_counts.days_late_sum + EXCLUDED.days_late_sum")})
 
 
 def on_head_assessed(conn: psycopg.Connection, event: Event) -> None:

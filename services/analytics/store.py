@@ -112,7 +112,7 @@ def units_by_tenant(conn: psycopg.Connection, tenants: Sequence[str], as_of: dat
             "WHERE tenant = ANY(%s) AND effective_from <= %s ORDER BY unit_id, effective_from DESC", [list(tenants), as_of])}
     out: dict[str, dict[str, UnitInfo]] = {t: {} for t in tenants}
     for unit_id, tenant, code, name, level, kind, parent_id, valid_from, valid_to, successor_id, people in rows:
-        if then and unit_id in then:
+        if unit_id in then:
             name, level, kind, parent_id = then[unit_id]
         out[tenant][unit_id] = UnitInfo(unit_id, name, level, kind, parent_id, valid_from, valid_to, successor_id, code,
                                         tuple(people or ()))

@@ -96,6 +96,10 @@ class Context:
             self._owners[unit_id] = unit
         return unit
 
+    def owners(self) -> dict[str, str]:
+        """Every unit of the tree whose records count for another unit, and that unit (for SQL to sum under)."""
+        return {u: o for u in self.units if (o := self.owner(u)) != u}
+
     @property
     def by_unit(self) -> bool:
         """Whether figures must be kept per unit (a level filter); otherwise SQL may sum units together."""
@@ -173,9 +177,8 @@ def violations(ctx: Context) -> Answer:
 
 def repeats(ctx: Context) -> Answer:
     """Units that broke the same criterion more than once, most repeats first."""
-    counts = store.violation_counts(ctx.conn, ctx.tenant, ctx.f.period, ("criterion_code",),
-                                    repeat_candidates=ctx.repeat_candidates())
-    rows = repeat_violations(counts, ctx.units, level=ctx.f.level, owner=ctx.owner)
+    rows = [r for r in store.repeats_by_owner(ctx.conn, ctx.tenant, ctx.f.period, ctx.owners()) if ctx.keep(r["unit_id"])]
+    rows.sort(key=lambda r: (-r["repeat_violations"], -r["repeated_criteria"], r["unit_id"]))
     for r in rows:
         r["name"] = ctx.name(r["unit_id"])
     return Answer(f"Đơn vị vi phạm lặp lại, {ctx.f.period.label()}",
@@ -252,7 +255,7 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
             done += r["done"]
             if r["done"]:
                 inspected.add(owner)
-    violations = _headline_violations(ctx, period)
+    violations = _unit_violations(ctx, period)
     total = sum(r["n"] for r in violations if not ctx.by_unit or ctx.keep(ctx.owner(r["unit_id"])))
     checked = late = 0
     for r in ctx.read(store.dossier_counts, period):
@@ -274,13 +277,14 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
             "remediations_overdue": rem["overdue"]}
 
 
-def _headline_violations(ctx: Context, period: Period) -> list[dict[str, Any]]:
-    """violations_by_unit's rows as far as the headline figures need them (``repeats`` only says whether):
-    a unit's own row from the per-unit summaries when its records are alone under their owner; per
-    criterion from the counters for units whose records meet another's (a merge, or a roll-up)."""
+def _unit_violations(ctx: Context, period: Period, repeated_criteria: bool = False) -> list[dict[str, Any]]:
+    """violations_by_unit's rows as the per-unit figures need them: a unit's own row from the per-unit
+    summaries when its records are alone under their owner (``repeats`` says whether, or with
+    ``repeated_criteria`` how many); per criterion from the counters for units whose records meet
+    another's (a merge, or a roll-up)."""
     if not ctx.repeat_candidates():  # rolled up: units meet under their ancestors
-        return ctx.read(store.violations_by_unit, period, True)
-    rows = ctx.read(store.violation_sums, period)
+        return ctx.read(store.violations_by_unit, period)
+    rows = ctx.read(store.violation_sums, period, repeated_criteria=repeated_criteria)
     meeting = Counter(ctx.owner(r["unit_id"]) for r in rows)
     shared = [r["unit_id"] for r in rows if meeting[ctx.owner(r["unit_id"])] > 1]
     if not shared:
@@ -393,7 +397,7 @@ def _signals(ctx: Context) -> dict[str, dict[str, Any]]:
         o = out[ctx.owner(r["unit_id"])]
         o["dossiers_checked"] += r["checked"]
         o["dossiers_late"] += r["late"]
-    violations = store.violations_by_unit(ctx.conn, ctx.tenant, ctx.f.period, not ctx.repeat_candidates())
+    violations = _unit_violations(ctx, ctx.f.period, repeated_criteria=True)
     for unit, n in _repeated_criteria(ctx, violations).items():
         out[unit]["repeated_criteria"] = n
     for unit, c in _remediation_counts(ctx, ctx.f.period).items():
@@ -517,7 +521,7 @@ def scorecards(ctx: Context) -> Answer:
 
     for r in store.inspection_counts(ctx.conn, ctx.tenant, ctx.f.period):
         add(r["unit_id"], inspections_done=r["done"])
-    violations = store.violations_by_unit(ctx.conn, ctx.tenant, ctx.f.period, not ctx.repeat_candidates())
+    violations = _unit_violations(ctx, ctx.f.period, repeated_criteria=True)
     for r in violations:
         add(r["unit_id"], findings=r["n"], serious_findings=r["serious"])
     for unit, n in _repeated_criteria(ctx, violations).items():

@@ -128,14 +128,12 @@ _VIOLATION_DIMS = ("month", "criterion_code", "severity")
 
 
 def violation_counts(conn: psycopg.Connection, tenant: Tenants, period: Period, dims: tuple[str, ...] = _VIOLATION_DIMS, *,
-                     by_unit: bool = True, repeat_candidates: bool = False) -> list[ViolationCount]:
+                     by_unit: bool = True) -> list[ViolationCount]:
     """Violation counters summed in SQL per unit (unless ``by_unit`` is False) and the dimensions asked for.
 
     Dimensions not asked for come back None (and unit_id "" without ``by_unit``). Merges and the tree
     are applied afterwards in Python, so summing here keeps the rows handed over to about units x the
-    dimension asked for, however many months and findings. ``repeat_candidates`` keeps only the
-    (unit, ...) groups that can be part of a repeat: more than one violation, or a unit taking part in
-    a merge (two single violations may meet in the successor).
+    dimension asked for, however many months and findings.
     """
     by, where, param = _scope(tenant)
     cols = ([] if not by_unit else ["unit_id"]) + [d for d in _VIOLATION_DIMS if d in dims]
@@ -144,53 +142,70 @@ def violation_counts(conn: psycopg.Connection, tenant: Tenants, period: Period, 
     select = ", ".join(["unit_id::text" if by_unit else "''", *(d if d in dims else f"NULL::{t}" for d, t in
                                                                   zip(_VIOLATION_DIMS, ("date", "text", "text"))),
                         "sum(n)::int", "tenant" if by else "''"])
-    having = ""
-    if repeat_candidates and by_unit:
-        having = (f" HAVING sum(n) > 1 OR unit_id IN (SELECT unit_id FROM units WHERE {where} AND successor_id IS NOT NULL"
-                  f" UNION SELECT successor_id FROM units WHERE {where} AND successor_id IS NOT NULL)")
-    params = [param, period.first, period.last_month] + ([param, param] if having else [])
+    params = [param, period.first, period.last_month]
     with conn.cursor(row_factory=args_row(ViolationCount)) as cur:
         rows = cur.execute(
             f"SELECT {select} FROM violation_counts "
-            f"WHERE {where} AND month BETWEEN %s AND %s{' GROUP BY ' + group if group else ''}{having}", params).fetchall()
+            f"WHERE {where} AND month BETWEEN %s AND %s{' GROUP BY ' + group if group else ''}", params).fetchall()
     return [r for r in rows if r.n]
 
 
-def violations_by_unit(conn: psycopg.Connection, tenant: Tenants, period: Period, every_criterion: bool = False,
-                       ) -> list[dict[str, Any]]:
-    """Violations per unit in the period, for the per-unit and headline figures: ``n``, ``serious``, and
-    ``repeats`` (criteria broken more than once). Per criterion for the units taking part in a merge
-    (a merge may join their counts), or for every unit with ``every_criterion`` (a roll-up joins any);
-    one row for any other unit, criterion None. So one pass over the counters gives every figure, in
-    about one row per unit instead of one per unit and criterion."""
-    by, where, param = _scope(tenant)
-    joined = "true" if every_criterion else (
-        f"unit_id IN (SELECT unit_id FROM units WHERE {where} AND successor_id IS NOT NULL"
-        f" UNION SELECT successor_id FROM units WHERE {where} AND successor_id IS NOT NULL)")
-    code = "CASE WHEN joined THEN criterion_code END"
+def repeats_by_owner(conn: psycopg.Connection, tenant: str, period: Period, owners: dict[str, str]) -> list[dict[str, Any]]:
+    """Per unit with a criterion broken more than once in the period: ``repeated_criteria``,
+    ``repeat_violations`` and ``criteria`` (code -> violations, in code order), counting each unit's
+    counters for its owner in ``owners`` (unit -> the unit its records count for; any unit not there
+    counts for itself).
+
+    Summed in SQL: the repeat dashboard otherwise took a province's every unit/criterion sum (1,700 rows
+    at 200,000 findings) into Python to keep a tenth of them; with the owners passed in, only the
+    answer's rows come back, one per unit."""
     rows = conn.execute(
-        f"SELECT {by}unit_id::text AS unit_id, {code} AS criterion_code, sum(n)::int AS n, sum(serious)::int AS serious, "
-        f"(count(*) FILTER (WHERE n > 1))::int AS repeats FROM (SELECT {by}unit_id, criterion_code, sum(n) AS n, "
-        f"coalesce(sum(n) FILTER (WHERE severity = 'serious'), 0) AS serious, {joined} AS joined "
-        f"FROM violation_counts WHERE {where} AND month BETWEEN %s AND %s "
-        f"GROUP BY {by}unit_id, criterion_code) per GROUP BY {by}unit_id, {code}",
-        ([] if every_criterion else [param, param]) + [param, period.first, period.last_month]).fetchall()
+        "SELECT owner AS unit_id, count(*)::int AS repeated_criteria, sum(n)::int AS repeat_violations, "
+        'json_object_agg(criterion_code, n ORDER BY criterion_code COLLATE "C") AS criteria '
+        "FROM (SELECT coalesce(o.owner, c.unit_id::text) AS owner, c.criterion_code, sum(c.n)::int AS n "
+        "FROM violation_counts c LEFT JOIN unnest(%s::uuid[], %s::text[]) AS o(unit_id, owner) ON o.unit_id = c.unit_id "
+        "WHERE c.tenant = %s AND c.month BETWEEN %s AND %s GROUP BY 1, 2 HAVING sum(c.n) > 1) per GROUP BY owner",
+        [list(owners), list(owners.values()), tenant, period.first, period.last_month]).fetchall()
     return list(rows)
 
 
-def violation_sums(conn: psycopg.Connection, tenant: Tenants, period: Period) -> list[dict[str, Any]]:
-    """violations_by_unit's rows for the headline figures from the per-unit summaries (violation_sums.py):
-    one per unit with findings in the period, ``n``, ``serious``, and ``repeats`` 1 if it broke some
-    criterion more than once in the period, else 0 (whether, not how many); criterion None."""
+def violations_by_unit(conn: psycopg.Connection, tenant: Tenants, period: Period) -> list[dict[str, Any]]:
+    """Violations per unit and criterion in the period, for the per-unit and headline figures when units
+    are rolled up (any units may then meet under an ancestor): ``n``, ``serious``, and ``repeats`` 1
+    when the criterion was broken more than once, else 0."""
     by, where, param = _scope(tenant)
+    rows = conn.execute(
+        f"SELECT {by}unit_id::text AS unit_id, criterion_code, sum(n)::int AS n, "
+        f"(coalesce(sum(n) FILTER (WHERE severity = 'serious'), 0))::int AS serious, (sum(n) > 1)::int AS repeats "
+        f"FROM violation_counts WHERE {where} AND month BETWEEN %s AND %s GROUP BY {by}unit_id, criterion_code",
+        [param, period.first, period.last_month]).fetchall()
+    return list(rows)
+
+
+def violation_sums(conn: psycopg.Connection, tenant: Tenants, period: Period, *, repeated_criteria: bool = False,
+                   ) -> list[dict[str, Any]]:
+    """violations_by_unit's rows summed per unit, from the per-unit summaries (violation_sums.py): one
+    per unit with findings in the period, ``n``, ``serious``, and ``repeats`` 1 if it broke some
+    criterion more than once in the period, else 0 (whether, not how many); criterion None.
+    With ``repeated_criteria``, ``repeats`` is how many criteria it broke more than once, counted from
+    the unit/criterion month masks: a row per pair, as many as the counters' groups, so for one
+    province's figures; the headline of every province reads one row per unit and year."""
+    by, where, param = _scope(tenant)
+    if repeated_criteria:
+        mask = (1 << period.month_to) - (1 << (period.month_from - 1))  # the period's months
+        repeats = (f"count(*) FILTER (WHERE multi & %s <> 0 OR (months & %s) & ((months & %s) - 1) <> 0) "
+                   f"FROM violation_pairs WHERE {where} AND year = %s GROUP BY {by}unit_id")
+        args = [mask, mask, mask, param, period.year]
+    else:
+        repeats = f"get_bit(ranges, %s) FROM violation_repeats WHERE {where} AND year = %s"
+        args = [range_bit(period), param, period.year]
     # One grouping over both tables (a join was planned as a probe per unit); a unit with findings
     # in the year but none in the period has no repeat in it either, and is left out.
     rows = conn.execute(
         f"SELECT {by}unit_id::text AS unit_id, NULL::text AS criterion_code, sum(n)::int AS n, sum(serious)::int AS serious, "
-        f"max(repeats) AS repeats FROM (SELECT {by}unit_id, n, serious, 0 AS repeats FROM violation_unit_counts "
-        f"WHERE {where} AND month BETWEEN %s AND %s UNION ALL SELECT {by}unit_id, 0, 0, get_bit(ranges, %s) "
-        f"FROM violation_repeats WHERE {where} AND year = %s) u GROUP BY {by}unit_id HAVING sum(n) > 0",
-        [param, period.first, period.last_month, range_bit(period), param, period.year]).fetchall()
+        f"max(repeats)::int AS repeats FROM (SELECT {by}unit_id, n, serious, 0 AS repeats FROM violation_unit_counts "
+        f"WHERE {where} AND month BETWEEN %s AND %s UNION ALL SELECT {by}unit_id, 0, 0, {repeats}) u "
+        f"GROUP BY {by}unit_id HAVING sum(n) > 0", [param, period.first, period.last_month, *args]).fetchall()
     return list(rows)
 
 

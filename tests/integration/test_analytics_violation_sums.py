@@ -1,7 +1,8 @@
 """Violations per unit for the headline figures (violation_sums.py): the same in any arrival order, each
 finding once, equal to a recount of the counters (which tests every range of months where the handler
 looks them up) and after a rebuild (which makes them at its end); the headline figures exact for
-every range of months, across a merge, in the current tree and as of a date before it."""
+every range of months, across a merge, in the current tree and as of a date before it; and the criteria
+each unit broke more than once, listed and counted by the per-unit dashboards, exact the same way."""
 from __future__ import annotations
 
 import random
@@ -77,21 +78,36 @@ def tables(conn, tenant) -> dict:
     return out
 
 
+def per_pair(facts, first: int, last: int, merged: bool) -> Counter:
+    """Violations per (unit, criterion) in months first..last; A's count for C in the current tree."""
+    return Counter(("C" if merged and name == "A" else name, code) for name, code, month, _s in facts if first <= month <= last)
+
+
 def expected(facts, first: int, last: int, merged: bool) -> tuple[int, int]:
     """(violations, units with a criterion broken more than once) in months first..last."""
-    per = Counter(("C" if merged and name == "A" else name, code) for name, code, month, _s in facts if first <= month <= last)
+    per = per_pair(facts, first, last, merged)
     return sum(per.values()), len({unit for (unit, _code), n in per.items() if n > 1})
+
+
+def expected_repeats(facts, units: dict, first: int, last: int, merged: bool) -> dict[str, dict[str, int]]:
+    """Unit id -> {criterion: violations} of the criteria it broke more than once in months first..last,
+    in criterion order."""
+    out: dict[str, dict[str, int]] = {}
+    for (name, code), n in sorted(per_pair(facts, first, last, merged).items()):
+        if n > 1:
+            out.setdefault(units[name], {})[code] = n
+    return out
 
 
 def test_sums_are_the_same_in_any_order_once_each_and_the_headline_figures_exact_for_any_months(service_harness, tenant):
     svc = service_harness(ANALYTICS)
     rng = random.Random(11)
-    sent, facts = {}, {}
+    sent, facts, ids = {}, {}, {}
     orders = {"one set": lambda e: [e], "one at a time, reversed": lambda e: [[x] for x in reversed(e)],
               "shuffled in sets of 3": lambda e: sets_of(rng.sample(e, len(e)), 3)}
     for i, (name, order) in enumerate(orders.items()):
         t = f"{tenant}-{i}"
-        _units, events, facts[t] = province(t, rng)
+        ids[t], events, facts[t] = province(t, rng)
         sent[t] = events
         for part in order(events[3:]):
             assert apply(svc, part) == [], name
@@ -119,6 +135,17 @@ def test_sums_are_the_same_in_any_order_once_each_and_the_headline_figures_exact
                 yoy = {r["metric"]: r["this_period"] for r in svc.client.get(
                     "/v1/dashboards/year-over-year", params={**params, **({"as_of": as_of} if as_of else {})}, headers=h).json()["rows"]}
                 assert (yoy["violations"], yoy["units_with_repeats"]) == expected(facts[t], first, last, merged), (params, as_of)
+                # The criteria each unit broke more than once: listed (repeat violations), and counted by
+                # the risk ranking and the scorecards (from the per-unit sums, per criterion for A and C).
+                want = expected_repeats(facts[t], ids[t], first, last, merged)
+                asked = {**params, **({"as_of": as_of} if as_of else {})}
+                repeats = svc.client.get("/v1/dashboards/repeat-violations", params=asked, headers=h).json()["rows"]
+                assert {r["unit_id"]: list(r["criteria"].items()) for r in repeats} == \
+                    {u: list(codes.items()) for u, codes in want.items()}, (params, as_of)  # criteria in code order
+                for name in ("risk", "scorecards"):
+                    rows = svc.client.get(f"/v1/dashboards/{name}", params=asked, headers=h).json()["rows"]
+                    got = {r["unit_id"]: r["repeated_criteria"] for r in rows if r["repeated_criteria"]}
+                    assert got == {u: len(codes) for u, codes in want.items()}, (name, params, as_of)
 
     # A rebuild empties the tables with the findings and replays (every province shuffled together)
     # with handlers that leave the sums out, then makes them from the counters at its end.

@@ -153,15 +153,12 @@ def group_violations(counts: Iterable[ViolationCount], units: Mapping[str, UnitI
 
 
 def repeat_violations(counts: Iterable[ViolationCount], units: Mapping[str, UnitInfo], as_of: date | None = None,
-                      level: int | None = None, owner: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+                      owner: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """Units that broke the same criterion more than once, most repeated first."""
     owner = owner or (lambda u: attribute(units, u, as_of))
     per: Counter = Counter()
     for c in counts:
-        unit = owner(c.unit_id)
-        if level is not None and unit_level(units, unit) != level:
-            continue
-        per[(unit, c.criterion_code)] += c.n
+        per[(owner(c.unit_id), c.criterion_code)] += c.n
     by_unit: dict[str, dict[str, int]] = defaultdict(dict)
     for (unit, code), n in per.items():
         if n > 1:

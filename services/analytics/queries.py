@@ -278,12 +278,12 @@ def summary(ctx: Context, period: Period) -> dict[str, Any]:
 
 
 def _unit_violations(ctx: Context, period: Period, repeated_criteria: bool = False) -> list[dict[str, Any]]:
-    """violations_by_unit's rows as the per-unit figures need them: a unit's own row from the per-unit
+    """Violations per unit as the per-unit figures need them: a unit's own row from the per-unit
     summaries when its records are alone under their owner (``repeats`` says whether, or with
     ``repeated_criteria`` how many); per criterion from the counters for units whose records meet
     another's (a merge, or a roll-up)."""
     if not ctx.repeat_candidates():  # rolled up: units meet under their ancestors
-        return ctx.read(store.violations_by_unit, period)
+        return ctx.read(store.violations_by_criterion, period)
     rows = ctx.read(store.violation_sums, period, repeated_criteria=repeated_criteria)
     meeting = Counter(ctx.owner(r["unit_id"]) for r in rows)
     shared = [r["unit_id"] for r in rows if meeting[ctx.owner(r["unit_id"])] > 1]
@@ -406,7 +406,7 @@ def _signals(ctx: Context) -> dict[str, dict[str, Any]]:
 
 
 def _repeated_criteria(ctx: Context, violations: list[dict[str, Any]]) -> dict[str, int]:
-    """Criteria broken more than once per attributed unit (only units with some), from violations_by_unit:
+    """Criteria broken more than once per attributed unit (only units with some), from _unit_violations:
     a unit with a row of its own counts for itself (it takes part in no merge and nothing is rolled
     up); per-criterion rows are joined under their unit's owner first."""
     joined = [ViolationCount(r["unit_id"], None, r["criterion_code"], None, r["n"])

@@ -169,22 +169,9 @@ def repeats_by_owner(conn: psycopg.Connection, tenant: str, period: Period, owne
     return list(rows)
 
 
-def violations_by_unit(conn: psycopg.Connection, tenant: Tenants, period: Period) -> list[dict[str, Any]]:
-    """Violations per unit and criterion in the period, for the per-unit and headline figures when units
-    are rolled up (any units may then meet under an ancestor): ``n``, ``serious``, and ``repeats`` 1
-    when the criterion was broken more than once, else 0."""
-    by, where, param = _scope(tenant)
-    rows = conn.execute(
-        f"SELECT {by}unit_id::text AS unit_id, criterion_code, sum(n)::int AS n, "
-        f"(coalesce(sum(n) FILTER (WHERE severity = 'serious'), 0))::int AS serious, (sum(n) > 1)::int AS repeats "
-        f"FROM violation_counts WHERE {where} AND month BETWEEN %s AND %s GROUP BY {by}unit_id, criterion_code",
-        [param, period.first, period.last_month]).fetchall()
-    return list(rows)
-
-
 def violation_sums(conn: psycopg.Connection, tenant: Tenants, period: Period, *, repeated_criteria: bool = False,
                    ) -> list[dict[str, Any]]:
-    """violations_by_unit's rows summed per unit, from the per-unit summaries (violation_sums.py): one
+    """violations_by_criterion's rows summed per unit, from the per-unit summaries (violation_sums.py): one
     per unit with findings in the period, ``n``, ``serious``, and ``repeats`` 1 if it broke some
     criterion more than once in the period, else 0 (whether, not how many); criterion None.
     With ``repeated_criteria``, ``repeats`` is how many criteria it broke more than once, counted from
@@ -209,13 +196,19 @@ def violation_sums(conn: psycopg.Connection, tenant: Tenants, period: Period, *,
     return list(rows)
 
 
-def violations_by_criterion(conn: psycopg.Connection, tenant: str, period: Period, unit_ids: list[str]) -> list[dict[str, Any]]:
-    """violations_by_unit's rows per criterion for these units (those whose records meet under one owner)."""
+def violations_by_criterion(conn: psycopg.Connection, tenant: Tenants, period: Period,
+                            unit_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Violations per unit and criterion in the period (of ``unit_ids`` only, if given): ``n``,
+    ``serious``, and ``repeats`` 1 when the criterion was broken more than once, else 0. What the
+    per-unit figures read where records of several units meet under one owner: every unit when they
+    are rolled up, the units of a merge otherwise."""
+    by, where, param = _scope(tenant)
+    only = " AND unit_id = ANY(%s::uuid[])" if unit_ids is not None else ""
     rows = conn.execute(
-        "SELECT unit_id::text AS unit_id, criterion_code, sum(n)::int AS n, "
-        "(coalesce(sum(n) FILTER (WHERE severity = 'serious'), 0))::int AS serious, (sum(n) > 1)::int AS repeats "
-        "FROM violation_counts WHERE tenant = %s AND month BETWEEN %s AND %s AND unit_id = ANY(%s::uuid[]) "
-        "GROUP BY unit_id, criterion_code", [tenant, period.first, period.last_month, unit_ids]).fetchall()
+        f"SELECT {by}unit_id::text AS unit_id, criterion_code, sum(n)::int AS n, "
+        f"(coalesce(sum(n) FILTER (WHERE severity = 'serious'), 0))::int AS serious, (sum(n) > 1)::int AS repeats "
+        f"FROM violation_counts WHERE {where} AND month BETWEEN %s AND %s{only} GROUP BY {by}unit_id, criterion_code",
+        [param, period.first, period.last_month, *([unit_ids] if unit_ids is not None else [])]).fetchall()
     return list(rows)
 
 
